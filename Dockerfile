@@ -1,0 +1,24 @@
+# One image per service, all from this file: `docker build --target api .` (docker compose does it).
+FROM python:3.11-slim AS base
+ENV PYTHONUNBUFFERED=1 UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/app/.venv UV_LINK_MODE=copy
+RUN pip install --no-cache-dir "uv==0.13.8"
+WORKDIR /app
+COPY . .
+RUN uv sync --frozen --all-packages --no-dev
+ENV PATH=/app/.venv/bin:$PATH
+
+FROM base AS api
+EXPOSE 8000
+ENV API_HOST=0.0.0.0 API_PORT=8000
+HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
+  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2).status == 200 else 1)"
+CMD ["python", "-m", "clipforge_api"]
+
+FROM base AS plugin-runner
+CMD ["python", "-m", "clipforge_plugin_runner"]
+
+FROM base AS metadata
+CMD ["python", "-m", "clipforge_metadata"]
+
+FROM base AS admin
+CMD ["python", "-m", "clipforge.admin", "init"]

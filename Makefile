@@ -1,0 +1,63 @@
+# clipforge — `make dev` runs the stack, `make test` proves it. Everything else is a helper.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+TOOLS      := .tools
+UV         := $(TOOLS)/bin/uv
+PY         := .venv/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
+
+.PHONY: help bootstrap deps dev up down status reset test lint typecheck unit integration e2e bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+bootstrap:  ## system packages the stack needs (Postgres 15 binaries, Java, Maven), if missing
+	@scripts/bootstrap-system.sh
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q "uv==$(UV_VERSION)"
+
+.venv/.synced: $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml */*/pyproject.toml)
+	$(UV) sync --frozen --all-packages -p python3.11
+	@touch $@
+
+deps: bootstrap .venv/.synced  ## install everything (idempotent)
+	@$(PY) -m clipforge_devstack fetch >/dev/null
+
+dev: deps  ## start Postgres, Kafka and the three services in the foreground (Ctrl-C stops all)
+	@exec $(PY) -m clipforge_devstack dev
+
+up: deps  ## start Postgres and Kafka in the background (migrated, topics created)
+	@$(PY) -m clipforge_devstack up
+
+down:  ## stop the background Postgres and Kafka
+	@$(PY) -m clipforge_devstack down
+
+status:  ## show whether the local servers run
+	@$(PY) -m clipforge_devstack status
+
+reset:  ## stop the local servers and delete their data
+	@$(PY) -m clipforge_devstack reset
+
+lint: deps  ## ruff
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: deps  ## mypy
+	$(PY) -m mypy
+
+unit: deps  ## tests that need no server
+	$(PY) -m pytest tests/unit -q
+
+test: deps lint typecheck  ## everything: lint, types, unit, integration and end-to-end tests
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: deps  ## the benchmark: prints ratios against same-run baselines, writes bench/results.json
+	$(PY) -m bench
+
+clean:  ## remove the virtualenv and tool caches (not the server data: see reset)
+	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the system packages clipforge's local stack needs, where they are missing:
+# Postgres 15 server binaries, Java 17 and Maven (for the Kafka broker). Debian/Ubuntu, as root.
+set -euo pipefail
+
+need=()
+[ -x /usr/lib/postgresql/15/bin/pg_ctl ] || command -v pg_ctl >/dev/null || need+=(postgresql-15)
+command -v psql >/dev/null || need+=(postgresql-client-15)
+command -v java >/dev/null || need+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || need+=(maven)
+command -v runuser >/dev/null || need+=(util-linux)
+command -v g++ >/dev/null || need+=(g++)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing system packages: ${need[*]} (install them, or run 'make bootstrap' as root)" >&2
+  exit 1
+fi
+echo "bootstrap | installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}"
+# The Debian package starts its own cluster on 5432; clipforge runs its own, so stop that one.
+if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q online; then
+  pg_lsclusters -h | awk '{print $1, $2}' | while read -r v c; do pg_ctlcluster "$v" "$c" stop || true; done
+fi

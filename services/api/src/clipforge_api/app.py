@@ -1,0 +1,47 @@
+"""The FastAPI application: routes, and the engine, broker and relay that live as long as it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from clipforge.db.engine import make_engine, make_sessionmaker
+from clipforge.messaging import make_broker
+from clipforge.settings import Settings, get_settings
+from clipforge_api.outbox import Relay
+from clipforge_api.routes import clips, health
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        broker = make_broker(settings.kafka_bootstrap_servers, client_id=f"api-{settings.instance}")
+        app.state.engine = engine
+        app.state.sessions = make_sessionmaker(engine)
+        app.state.broker = broker
+        app.state.relay = relay = Relay(app.state.sessions, broker)
+        relay.start()  # connects to Kafka in the background: the API serves even while it is away
+        try:
+            yield
+        finally:
+            await relay.stop()
+            await broker.stop()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="clipforge",
+        version="0.1.0",
+        description="Gaming clips, enriched by plugins.",
+        docs_url="/api/docs",
+        redoc_url="/api/redoc",
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.include_router(health.router)
+    app.include_router(clips.router)
+    return app

@@ -1,0 +1,115 @@
+"""Transactional outbox: an event row commits with the change it announces, then the relay
+publishes it. The API therefore answers without waiting on Kafka, and loses no event while
+Kafka is away.
+
+The relay drains right after each commit (`wake()`) and sweeps on a timer for anything left
+over (another replica's rows, or rows from while Kafka was down). Several relays may run, one per
+API replica: each row is taken under `FOR UPDATE SKIP LOCKED`, and a transaction-scoped advisory
+lock on the row's key makes one relay at a time own a key, so one clip's events leave in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from pydantic import BaseModel
+from sqlalchemy import delete, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from clipforge.db.models import OutboxEvent
+from clipforge.messaging import publish_raw
+
+log = logging.getLogger(__name__)
+
+CLAIM = text("""
+    SELECT id, topic, key, payload::text AS payload FROM outbox
+    WHERE pg_try_advisory_xact_lock(hashtext(key))
+    ORDER BY id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+""")
+
+
+def enqueue(session: AsyncSession, topic: str, key: str, event: BaseModel) -> None:
+    """Add the event to the session's transaction; it is published only if that commits."""
+    session.add(OutboxEvent(topic=topic, key=key, payload=event.model_dump(mode="json")))
+
+
+class Relay:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], broker: KafkaBroker, *,
+                 sweep_interval: float = 1.0, batch_size: int = 500, publish_timeout: float = 10.0) -> None:
+        self._sessions = sessions
+        self._broker = broker
+        self._sweep_interval = sweep_interval
+        self._batch_size = batch_size
+        self._publish_timeout = publish_timeout
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.connected = False
+        self.published = 0
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _connect(self) -> None:
+        backoff = 0.5
+        while not self.connected:
+            try:
+                await self._broker.start()
+                self.connected = True
+                log.info("relay connected to Kafka")
+            except Exception as exc:  # broker away: keep accepting clips, retry
+                log.warning("Kafka unreachable (%s); retrying in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _run(self) -> None:
+        await self._connect()
+        backoff = 0.5
+        while True:
+            try:
+                while await self.drain() == self._batch_size:
+                    pass
+                backoff = 0.5
+            except Exception as exc:
+                log.warning("outbox relay: publish failed (%s); retrying in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), self._sweep_interval)
+            except TimeoutError:
+                pass
+            self._wakeup.clear()
+
+    async def drain(self) -> int:
+        """Publish one batch of pending rows; delete them once Kafka acknowledged every one."""
+        async with self._sessions() as session, session.begin():
+            rows = (await session.execute(CLAIM, {"limit": self._batch_size})).all()
+            if not rows:
+                return 0
+            by_key: dict[str, list[Any]] = defaultdict(list)
+            for row in rows:
+                by_key[row.key].append(row)
+
+            async def send_in_order(key_rows: list[Any]) -> None:
+                for row in key_rows:
+                    await publish_raw(self._broker, row.topic, row.payload.encode(), row.key)
+
+            async with asyncio.timeout(self._publish_timeout):
+                await asyncio.gather(*(send_in_order(r) for r in by_key.values()))
+            await session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_([r.id for r in rows])))
+        self.published += len(rows)
+        return len(rows)

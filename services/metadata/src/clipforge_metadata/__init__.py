@@ -1,0 +1,1 @@
+"""The metadata service: owns the merge of plugin results into the clip records."""

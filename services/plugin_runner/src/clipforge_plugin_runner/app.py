@@ -1,0 +1,88 @@
+"""The worker's wiring: consumers, their delivery guarantees, and start-up/shut-down."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from faststream import FastStream
+from faststream.kafka.annotations import KafkaMessage
+from faststream.middlewares import AckPolicy
+from pydantic import ValidationError
+
+from clipforge.db.engine import make_engine, make_sessionmaker
+from clipforge.dead_letters import dead_letter
+from clipforge.events import ClipCaptured, ClipProcessed, PluginChanged, Topics, derived_event_id
+from clipforge.messaging import make_broker, publish
+from clipforge.settings import Settings
+from clipforge_plugin_runner.discovery import builtin_plugin_dir
+from clipforge_plugin_runner.host import PluginHost
+from clipforge_plugin_runner.registry import Registry
+
+log = logging.getLogger("plugin-runner")
+
+SERVICE = "plugin-runner"
+GROUP = "plugin-runner"
+
+
+def build(settings: Settings) -> FastStream:
+    broker = make_broker(settings.kafka_bootstrap_servers, client_id=f"{SERVICE}-{settings.instance}")
+    engine = make_engine(settings.database_url, pool_size=4)
+    builtin = builtin_plugin_dir()
+    folders = ([builtin] if builtin else []) + settings.plugin_folders()
+    host = PluginHost(Registry(make_sessionmaker(engine)), folders, settings.plugin_timeout_s)
+
+    # At-least-once: the offset is committed only after clip.processed is acknowledged by Kafka.
+    # Poison messages are dead-lettered by the handler itself, so an exception that escapes is
+    # an infrastructure fault: seek back and try the message again.
+    @broker.subscriber(Topics.CLIP_CAPTURED, group_id=GROUP, auto_offset_reset="earliest",
+                       ack_policy=AckPolicy.NACK_ON_ERROR, max_workers=settings.runner_concurrency,
+                       title="plugin-runner:clip.captured")
+    async def on_clip_captured(msg: KafkaMessage) -> None:
+        try:
+            event = ClipCaptured.model_validate_json(msg.body)
+        except ValidationError as exc:
+            await dead_letter(broker, msg.raw_message, error=str(exc), service=SERVICE)  # type: ignore[arg-type]
+            return
+        clip = event.clip.model_dump(mode="json")
+        results = await host.run_captured(clip, event.plugins)
+        processed = ClipProcessed(
+            event_id=derived_event_id(event.event_id, "processed"),
+            clip_id=event.clip_id, source_event_id=event.event_id, runner=settings.instance,
+            results=results,
+        )
+        await publish(broker, Topics.CLIP_PROCESSED, processed, key=str(event.clip_id))
+
+    # Every replica must see every registry change: no consumer group, start at the end (the
+    # registry read at start-up covers what came before).
+    @broker.subscriber(Topics.PLUGIN_CHANGED, auto_offset_reset="latest", ack_policy=AckPolicy.MANUAL,
+                       title="plugin-runner:plugin.changed")
+    async def on_plugin_changed(msg: KafkaMessage) -> None:
+        try:
+            change = PluginChanged.model_validate_json(msg.body)
+        except ValidationError as exc:
+            log.warning("ignoring malformed plugin.changed message: %s", exc)
+            return
+        log.info("plugin %s: %s", change.name, change.change)
+        await host.refresh(change.name, reload_code=change.change in ("updated", "registered"))
+
+    app = FastStream(broker, logger=log)
+
+    @app.on_startup
+    async def load_plugins() -> None:
+        backoff = 0.5
+        while True:
+            try:
+                await host.start()
+                return
+            except OSError as exc:  # database not reachable yet
+                log.warning("registry unreachable (%s); retrying in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    @app.on_shutdown
+    async def unload_plugins() -> None:
+        await host.stop()
+        await engine.dispose()
+
+    return app

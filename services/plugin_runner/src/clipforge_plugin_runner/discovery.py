@@ -1,0 +1,171 @@
+"""Finding plugins: the repo's `plugins/` folder, CLIPFORGE_PLUGIN_DIRS, and installed
+distributions' `clipforge.plugins` entry points.
+
+Discovery imports plugin code (that is the only way to read a Python plugin's metadata), so it
+runs in the worker, never in the API. A plugin that fails to import becomes a `Discovered` with
+`error` set, so the registry can show the failure; it never stops the scan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import importlib.util
+import inspect
+import logging
+import re
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+from clipforge.sdk import PluginBase, PluginMetadata
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "clipforge.plugins"
+SKIPPED_FILES = {"setup.py", "conftest.py", "__init__.py"}
+
+ModuleLoader = Callable[[bool], ModuleType]
+"""Imports a plugin's module; with True it re-imports the code from disk (a reload)."""
+
+
+@dataclass
+class Discovered:
+    name: str
+    source: str  # "folder" or "entry_point"
+    entry_point: str  # a path inside its plugin folder, or "module:attribute"
+    install_path: str
+    metadata: PluginMetadata | None = None
+    error: str | None = None
+    class_name: str | None = None
+    loader: ModuleLoader | None = field(default=None, repr=False)
+    module: ModuleType | None = field(default=None, repr=False)
+
+    def instantiate(self, reload: bool = False) -> PluginBase:
+        """A fresh plugin instance; with reload=True from freshly imported code."""
+        if self.loader is None or self.class_name is None:
+            raise RuntimeError(f"plugin {self.name} did not load: {self.error}")
+        if reload or self.module is None:
+            self.module = self.loader(reload)
+        cls: type[PluginBase] = getattr(self.module, self.class_name)
+        return cls()
+
+
+def builtin_plugin_dir() -> Path | None:
+    """The repo's own `plugins/` folder, when this worker runs from a checkout or image of it."""
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "plugins"
+        if candidate.is_dir() and (parent / "services").is_dir():
+            return candidate
+    return None
+
+
+def _safe_name(stem: str) -> str:
+    name = re.sub(r"[^a-z0-9_]", "_", stem.lower()).strip("_") or "plugin"
+    return name if name[0].isalpha() else f"p_{name}"[:64]
+
+
+def _module_name(path: Path) -> str:
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
+    return f"clipforge_plugins.{_safe_name(path.stem)}_{digest}"
+
+
+def _import_file(path: Path) -> ModuleType:
+    """Import (or re-import: the old module is dropped) a plugin file or package folder."""
+    target = path / "__init__.py" if path.is_dir() else path
+    name = _module_name(path)
+    spec = importlib.util.spec_from_file_location(
+        name, target, submodule_search_locations=[str(path)] if path.is_dir() else None)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {target}")
+    module = importlib.util.module_from_spec(spec)
+    for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        del sys.modules[loaded]
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def plugin_classes(module: ModuleType) -> list[type[PluginBase]]:
+    """The concrete PluginBase subclasses a module defines (not the ones it imports)."""
+    return [obj for obj in vars(module).values()
+            if inspect.isclass(obj) and issubclass(obj, PluginBase) and obj is not PluginBase
+            and obj.__module__ == module.__name__ and not inspect.isabstract(obj)]
+
+
+def _from_module(loader: ModuleLoader, source: str, entry_point: str, install_path: str,
+                 fallback_name: str, only: str | None = None) -> Iterator[Discovered]:
+    try:
+        module = loader(False)
+        for cls in plugin_classes(module):
+            if only is not None and cls.__qualname__ != only:
+                continue
+            meta = cls.describe(cls().metadata)
+            yield Discovered(meta.name, source, entry_point, install_path, meta,
+                             class_name=cls.__qualname__, loader=loader, module=module)
+    except Exception as exc:
+        log.warning("plugin %s failed to load: %s", entry_point, exc)
+        yield Discovered(fallback_name, source, entry_point, install_path,
+                         error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}")
+
+
+def _candidates(folder: Path) -> Iterator[Path]:
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_file() and entry.suffix == ".py" and entry.name not in SKIPPED_FILES \
+                and not entry.name.startswith("test_"):
+            yield entry
+        elif entry.is_dir():
+            if (entry / "__init__.py").exists():
+                yield entry
+            else:  # a plugin project folder: its top-level modules
+                yield from (f for f in sorted(entry.glob("*.py"))
+                            if f.name not in SKIPPED_FILES and not f.name.startswith("test_"))
+
+
+def scan_folder(folder: Path) -> Iterator[Discovered]:
+    if not folder.is_dir():
+        log.warning("plugin folder %s does not exist", folder)
+        return
+    for path in _candidates(folder):
+        yield from _from_module(lambda _reload, p=path: _import_file(p),  # type: ignore[misc]
+                                "folder", str(path.relative_to(folder)), str(folder),
+                                _safe_name(path.stem))
+
+
+def _entry_point_loader(ep: importlib.metadata.EntryPoint) -> ModuleLoader:
+    def load(reload: bool) -> ModuleType:
+        module = importlib.import_module(ep.module)
+        return importlib.reload(module) if reload else module
+    return load
+
+
+def scan_entry_points() -> Iterator[Discovered]:
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist else "unknown distribution"
+        yield from _from_module(_entry_point_loader(ep), "entry_point", ep.value, dist,
+                                _safe_name(ep.name), only=ep.attr)
+
+
+def discover(folders: list[Path]) -> dict[str, Discovered]:
+    """Every plugin found, by name; the first place a name is found wins."""
+    found: dict[str, Discovered] = {}
+    sources = [d for folder in folders for d in scan_folder(folder)]
+    sources += list(scan_entry_points())
+    for d in sources:
+        if d.name in found:
+            if d.error is None and found[d.name].error is None:
+                log.info("plugin %s found again at %s; keeping %s", d.name, d.entry_point,
+                         found[d.name].entry_point)
+            continue
+        found[d.name] = d
+    return found

@@ -1,0 +1,80 @@
+"""Running one plugin hook in isolation: a time limit, exceptions turned into results, and the
+plugin's output turned into a JSON result.
+
+Sync hooks run in a thread pool so they cannot block the event loop; a sync hook that hangs past
+its limit is abandoned (Python cannot kill a thread) and its thread is written off, which is why
+the pool is wide. Native plugins run as processes and are killed instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import functools
+import inspect
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from clipforge.events import PluginResult, PluginRunStatus
+
+HOOK_THREADS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="plugin-hook")
+
+
+class BadResult(Exception):
+    """The hook returned something that is not a result."""
+
+
+async def call_hook(hook: Callable[..., Any], *args: Any) -> Any:
+    """Await an async hook, or run a sync one off the event loop."""
+    if inspect.iscoroutinefunction(hook):
+        return await hook(*args)
+    loop = asyncio.get_running_loop()
+    result = await loop.run_in_executor(HOOK_THREADS, functools.partial(hook, *args))
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+def extract_result(before: dict[str, Any], returned: Any, mutated: dict[str, Any]) -> dict[str, Any]:
+    """What the plugin produced: the metadata keys it added or changed (seed-style plugins
+    edit `clip_data["metadata"]` and return `clip_data`), or a plain dict it returned."""
+    if returned is None:
+        after = mutated.get("metadata", {})
+    elif isinstance(returned, dict) and isinstance(returned.get("metadata"), dict):
+        after = returned["metadata"]
+    elif isinstance(returned, dict):
+        return _jsonable(returned)
+    else:
+        raise BadResult(f"hook returned {type(returned).__name__}; expected clip_data, a dict or None")
+    changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
+    return _jsonable(changed)
+
+
+def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        result: dict[str, Any] = json.loads(json.dumps(value, default=str, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise BadResult(f"result is not JSON: {exc}") from exc
+    return result
+
+
+async def run_captured_hook(hook: Callable[..., Any], clip: dict[str, Any], *, plugin: str,
+                            version: str, timeout: float) -> PluginResult:
+    """Run `on_clip_captured` on a private copy of the clip and report what it gave."""
+    data = copy.deepcopy(clip)
+    before = copy.deepcopy(clip.get("metadata", {}))
+    started = time.perf_counter()
+    status, result, error = PluginRunStatus.OK, {}, None
+    try:
+        async with asyncio.timeout(timeout):
+            returned = await call_hook(hook, data)
+        result = extract_result(before, returned, data)
+    except TimeoutError:
+        status, error = PluginRunStatus.TIMEOUT, f"no result within {timeout:g}s"
+    except Exception as exc:
+        status, error = PluginRunStatus.ERROR, f"{type(exc).__name__}: {exc}"[:4000]
+    return PluginResult(plugin=plugin, version=version, status=status, result=result, error=error,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 3))

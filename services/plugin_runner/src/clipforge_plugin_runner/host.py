@@ -1,0 +1,112 @@
+"""The plugins loaded in this worker, kept in step with the registry.
+
+The registry in Postgres is the truth: on start the host loads the enabled set, and on every
+`plugin.changed` it re-reads that plugin's row and loads, reloads or unloads it to match. So a
+missed or reordered change message is repaired by the next one, or by a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clipforge.events import PluginResult, PluginRunStatus
+from clipforge.sdk import PluginBase, PluginContext
+from clipforge_plugin_runner.discovery import Discovered, discover
+from clipforge_plugin_runner.execution import call_hook, run_captured_hook
+from clipforge_plugin_runner.registry import PluginState, Registry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Loaded:
+    plugin: PluginBase
+    name: str
+    version: str
+    timeout: float
+
+
+class PluginHost:
+    def __init__(self, registry: Registry, folders: list[Path], default_timeout: float) -> None:
+        self.registry = registry
+        self.folders = folders
+        self.default_timeout = default_timeout
+        self.discovered: dict[str, Discovered] = {}
+        self.loaded: dict[str, Loaded] = {}
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Discover, register what was found, and load the enabled plugins."""
+        async with self._lock:
+            self.discovered = await asyncio.to_thread(discover, self.folders)
+            await self.registry.sync_discovered(self.discovered.values())
+            for state in await self.registry.enabled():
+                await self._load(state, reload=False)
+        log.info("plugins loaded: %s", ", ".join(sorted(self.loaded)) or "none")
+
+    async def refresh(self, name: str, *, reload_code: bool) -> None:
+        """Bring one plugin in line with its registry row (enabled, configuration, existence)."""
+        async with self._lock:
+            state = await self.registry.get(name)
+            if name not in self.discovered or reload_code:
+                found = (await asyncio.to_thread(discover, self.folders)).get(name)
+                if found is not None:
+                    self.discovered[name] = found
+            if state is None or not state.enabled:
+                await self._unload(name)
+            else:
+                await self._load(state, reload=reload_code or name in self.loaded)
+
+    async def _load(self, state: PluginState, *, reload: bool) -> None:
+        found = self.discovered.get(state.name)
+        if found is None or found.error:
+            reason = found.error if found else "no plugin of that name in the plugin folders"
+            log.warning("cannot load plugin %s: %s", state.name, reason.splitlines()[0])
+            await self.registry.record_error(state.name, reason)
+            return
+        await self._unload(state.name)
+        try:
+            plugin = found.instantiate(reload=reload)
+            plugin.context = PluginContext(logging.getLogger(f"plugin.{state.name}"), dict(state.config))
+            await call_hook(plugin.initialize)
+        except Exception as exc:
+            log.exception("plugin %s failed to initialize", state.name)
+            await self.registry.record_error(state.name, f"{type(exc).__name__}: {exc}")
+            return
+        version = found.metadata.version if found.metadata else "0.0.0"
+        timeout = float(state.config.get("timeout_s", self.default_timeout))
+        self.loaded[state.name] = Loaded(plugin, state.name, version, timeout)
+        await self.registry.record_error(state.name, None)
+        log.info("plugin %s %s loaded", state.name, version)
+
+    async def _unload(self, name: str) -> None:
+        loaded = self.loaded.pop(name, None)
+        if loaded is None:
+            return
+        try:
+            async with asyncio.timeout(loaded.timeout):
+                await call_hook(loaded.plugin.shutdown)
+        except Exception:
+            log.exception("plugin %s failed to shut down", name)
+        log.info("plugin %s unloaded", name)
+
+    async def stop(self) -> None:
+        async with self._lock:
+            for name in list(self.loaded):
+                await self._unload(name)
+
+    async def run_captured(self, clip: dict[str, Any], only: list[str] | None) -> list[PluginResult]:
+        """Run every due plugin on the clip, concurrently, each under its own time limit."""
+        due = list(self.loaded.values()) if only is None else [
+            self.loaded[n] for n in only if n in self.loaded]
+        results = list(await asyncio.gather(*(
+            run_captured_hook(p.plugin.on_clip_captured, clip, plugin=p.name, version=p.version,
+                              timeout=p.timeout) for p in due)))
+        if only is not None:
+            results += [PluginResult(plugin=n, version="", status=PluginRunStatus.SKIPPED,
+                                     error="plugin is not enabled") for n in only if n not in self.loaded]
+        return results

@@ -1,0 +1,1 @@
+"""clipforge's shared package: what every service and every plugin author imports."""

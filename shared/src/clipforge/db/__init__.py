@@ -1,0 +1,1 @@
+"""Postgres: the schema (as SQLAlchemy models), the engine, and the Alembic migrations."""

@@ -1,0 +1,131 @@
+"""The tables. Alembic migrations in `migrations/` create them; these models must match."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    # Server-side defaults (timestamps, status) come back in the INSERT's RETURNING clause,
+    # so no lazy load is ever needed (lazy loads are errors under asyncio).
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False)
+
+
+class Clip(TimestampMixin, Base):
+    __tablename__ = "clips"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    file_path: Mapped[str] = mapped_column(String(1024), nullable=False)
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    fps: Mapped[float | None] = mapped_column(Float)
+    codec: Mapped[str | None] = mapped_column(String(32))
+    duration: Mapped[float | None] = mapped_column(Float)
+    file_size: Mapped[int | None] = mapped_column(BigInteger)
+    game_name: Mapped[str | None] = mapped_column(String(200))
+    game_id: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(32), nullable=False, server_default="pending")
+    tags: Mapped[list[str]] = mapped_column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    # "metadata" is reserved on declarative classes, so the attribute has another name.
+    clip_metadata: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_clips_game_name", "game_name"),
+        Index("ix_clips_game_id", "game_id"),
+        Index("ix_clips_status", "status"),
+        Index("ix_clips_recorded_at", "recorded_at"),
+        Index("ix_clips_created_at", "created_at"),
+        Index("ix_clips_tags", "tags", postgresql_using="gin"),
+    )
+
+
+class Plugin(TimestampMixin, Base):
+    __tablename__ = "plugins"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[str] = mapped_column(String(64), nullable=False)
+    author: Mapped[str | None] = mapped_column(String(200))
+    plugin_type: Mapped[str] = mapped_column(String(32), nullable=False, server_default="python")
+    entry_point: Mapped[str | None] = mapped_column(String(512))
+    install_path: Mapped[str | None] = mapped_column(String(1024))
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    plugin_metadata: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    # Where the row came from: "api" (registered by hand) or "discovered" (a runner found it).
+    source: Mapped[str] = mapped_column(String(32), nullable=False, server_default="api")
+    # The last import or initialize() failure a runner saw, for the user to read in the API.
+    load_error: Mapped[str | None] = mapped_column(Text)
+
+    configurations: Mapped[list[PluginConfiguration]] = relationship(
+        back_populates="plugin", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class PluginConfiguration(TimestampMixin, Base):
+    __tablename__ = "plugin_configurations"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    plugin_id: Mapped[int] = mapped_column(
+        ForeignKey("plugins.id", ondelete="CASCADE"), nullable=False, index=True)
+    key: Mapped[str] = mapped_column(String(128), nullable=False)
+    value: Mapped[Any] = mapped_column(JSONB, nullable=False)
+
+    plugin: Mapped[Plugin] = relationship(back_populates="configurations")
+
+    __table_args__ = (UniqueConstraint("plugin_id", "key", name="uq_plugin_configurations_plugin_key"),)
+
+
+class OutboxEvent(Base):
+    """An event committed with the change it announces; the relay publishes and deletes it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(255), nullable=False)
+    key: Mapped[str] = mapped_column(String(255), nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class ProcessedEvent(Base):
+    """Event ids a consumer has applied: the insert and the effect share one transaction."""
+
+    __tablename__ = "processed_events"
+
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)

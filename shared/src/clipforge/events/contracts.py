@@ -1,0 +1,127 @@
+"""Pydantic models of every event; the AsyncAPI document is generated from them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EVENT_NAMESPACE = uuid.UUID("5b0e3a55-7c1f-4c43-9d59-1f0c2c7f0d10")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def derived_event_id(source: uuid.UUID, role: str) -> uuid.UUID:
+    """The id of the event caused by `source`: the same every time, so a redelivered input
+    produces an output that downstream deduplication recognises."""
+    return uuid.uuid5(EVENT_NAMESPACE, f"{source}:{role}")
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # newer producers may add fields
+
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    event_type: str
+    schema_version: int = 1
+    occurred_at: datetime = Field(default_factory=utcnow)
+
+
+class ClipRecord(BaseModel):
+    """A clip as stored."""
+
+    id: uuid.UUID
+    title: str
+    description: str | None = None
+    file_path: str
+    resolution: str | None = None
+    fps: float | None = None
+    codec: str | None = None
+    duration: float | None = None
+    file_size: int | None = None
+    game_name: str | None = None
+    game_id: str | None = None
+    status: str = "pending"
+    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    recorded_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class ClipCaptured(Envelope):
+    """A clip was stored (or asked to be processed again): run the plugins on it."""
+
+    event_type: Literal["clip.captured"] = "clip.captured"
+    clip_id: uuid.UUID
+    clip: ClipRecord
+    plugins: list[str] | None = Field(
+        None, description="Run only these plugins (a reprocess or backfill); all enabled ones if null.")
+
+
+class PluginRunStatus(StrEnum):
+    OK = "ok"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    SKIPPED = "skipped"
+
+
+class PluginResult(BaseModel):
+    plugin: str
+    version: str
+    status: PluginRunStatus
+    result: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    duration_ms: float = 0.0
+
+
+class ClipProcessed(Envelope):
+    """The plugins that were due for one `clip.captured` event ran; here is what each gave."""
+
+    event_type: Literal["clip.processed"] = "clip.processed"
+    clip_id: uuid.UUID
+    source_event_id: uuid.UUID = Field(description="The clip.captured event this answers.")
+    runner: str = Field(description="The plugin-runner instance that ran the plugins.")
+    results: list[PluginResult]
+
+
+class ClipEnriched(Envelope):
+    """Every plugin due for the clip has reported: its merged record."""
+
+    event_type: Literal["clip.enriched"] = "clip.enriched"
+    clip_id: uuid.UUID
+    source_event_id: uuid.UUID = Field(description="The clip.processed event that completed it.")
+    clip: ClipRecord
+
+
+PluginChange = Literal["registered", "updated", "enabled", "disabled", "config", "deleted"]
+
+
+class PluginChanged(Envelope):
+    """The registry changed: every runner replica loads, unloads or reloads the plugin."""
+
+    event_type: Literal["plugin.changed"] = "plugin.changed"
+    plugin_id: int
+    name: str
+    change: PluginChange
+    enabled: bool
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class DeadLetter(BaseModel):
+    """A message a consumer gave up on, kept whole with the reason, on `<topic>.dlq`."""
+
+    event_type: Literal["dead_letter"] = "dead_letter"
+    schema_version: int = 1
+    occurred_at: datetime = Field(default_factory=utcnow)
+    service: str
+    error: str
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    original: str = Field(description="The original message value (UTF-8, undecodable bytes replaced).")

@@ -1,0 +1,115 @@
+"""What a plugin is, as the plugin-runner sees it."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
+VERSION_PATTERN = r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$"
+
+
+class ClipData(TypedDict, total=False):
+    """The clip handed to hooks: the record of `clip.captured`, as plain JSON values."""
+
+    id: str
+    title: str
+    description: str | None
+    file_path: str
+    resolution: str | None
+    fps: float | None
+    codec: str | None
+    duration: float | None
+    file_size: int | None
+    game_name: str | None
+    game_id: str | None
+    status: str
+    tags: list[str]
+    metadata: dict[str, Any]
+    recorded_at: str | None
+
+
+class PluginMetadata(BaseModel):
+    """Who the plugin is. `name` is its unique id and the key of its results."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME_PATTERN, description="snake_case, 2-64 characters")
+    display_name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=2000)
+    version: str = Field("0.1.0", pattern=VERSION_PATTERN, description="semantic version")
+    author: str = Field("", max_length=200)
+    plugin_type: str = Field("python", pattern=r"^[a-z][a-z0-9_+-]{0,31}$")
+    config_schema: dict[str, Any] | None = Field(
+        None, description="JSON Schema of the configuration; set from `config_model` when omitted")
+    enabled_by_default: bool = Field(
+        False, description="Enable when first discovered (built-ins); others wait for the API")
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        if re.fullmatch(r"_+", v):
+            raise ValueError("name must contain a letter")
+        return v
+
+
+@dataclass
+class PluginContext:
+    """What the runner hands a plugin: its logger and its current configuration."""
+
+    logger: logging.Logger
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+class PluginBase:
+    """Base class of every Python plugin.
+
+    Hooks may be plain functions (run in a worker thread, so they may block) or coroutines.
+    `initialize()` runs when the plugin is loaded and again after a configuration change;
+    `shutdown()` when it is unloaded or the worker stops.
+    """
+
+    config_model: ClassVar[type[BaseModel] | None] = None
+    """Optional pydantic model of the configuration: validated by the API, parsed for you."""
+
+    context: PluginContext
+
+    @property
+    def metadata(self) -> PluginMetadata:
+        raise NotImplementedError(f"{type(self).__name__} must define the metadata property")
+
+    @property
+    def config(self) -> dict[str, Any]:
+        ctx = getattr(self, "context", None)
+        return ctx.config if ctx else {}
+
+    @property
+    def logger(self) -> logging.Logger:
+        ctx = getattr(self, "context", None)
+        return ctx.logger if ctx else logging.getLogger(f"clipforge.plugin.{type(self).__name__}")
+
+    def initialize(self) -> Any:
+        return None
+
+    def shutdown(self) -> Any:
+        return None
+
+    def on_clip_captured(self, clip_data: ClipData) -> Any:
+        """Enrich a new clip: change `clip_data["metadata"]` and return `clip_data`
+        (or return a dict, which becomes the result as it is)."""
+        return None
+
+    def on_clip_processed(self, clip_data: ClipData) -> Any:
+        """React to a clip whose processing completed (its merged record)."""
+        return None
+
+    @classmethod
+    def describe(cls, metadata: PluginMetadata) -> PluginMetadata:
+        """Metadata with the config schema filled in from `config_model`."""
+        if metadata.config_schema is None and cls.config_model is not None:
+            return metadata.model_copy(update={"config_schema": cls.config_model.model_json_schema()})
+        return metadata

@@ -1,0 +1,45 @@
+"""Runtime settings, read from the environment (see the README's table)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(
+        "postgresql+asyncpg://clipforge:clipforge@localhost:5432/clipforge",
+        validation_alias=_env("DATABASE_URL"))
+    kafka_bootstrap_servers: str = Field("localhost:9092", validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS"))
+    topic_partitions: int = Field(12, ge=1, validation_alias=_env("KAFKA_TOPIC_PARTITIONS"))
+
+    api_host: str = Field("127.0.0.1", validation_alias=_env("API_HOST"))
+    api_port: int = Field(8000, validation_alias=_env("API_PORT"))
+
+    plugin_dirs: str = Field("", validation_alias=_env("CLIPFORGE_PLUGIN_DIRS"))
+    runner_concurrency: int = Field(4, ge=1, le=64, validation_alias=_env("RUNNER_CONCURRENCY"))
+    plugin_timeout_s: float = Field(10.0, gt=0, le=300, validation_alias=_env("CLIPFORGE_PLUGIN_TIMEOUT_S"))
+
+    log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
+    instance: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
+                          validation_alias=_env("CLIPFORGE_INSTANCE"))
+
+    def plugin_folders(self) -> list[Path]:
+        """Extra plugin folders from CLIPFORGE_PLUGIN_DIRS (os.pathsep-separated)."""
+        return [Path(p).expanduser().resolve() for p in self.plugin_dirs.split(os.pathsep) if p.strip()]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

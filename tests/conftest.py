@@ -1,0 +1,51 @@
+"""Session fixtures. Servers start only when a test asks for them, so `pytest tests/unit`
+needs none."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from clipforge.db.engine import make_engine, make_sessionmaker
+from clipforge.settings import Settings
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from tests.kafka_reader import KafkaReader
+from tests.servers import Servers, real_servers
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    with real_servers() as found:
+        print(f"\ntest servers: {found.source}: {found.database_url} {found.kafka_bootstrap}")
+        subprocess.run([sys.executable, "-m", "clipforge.admin", "init"],
+                       env={**os.environ, **found.env()}, check=True)
+        yield found
+
+
+@pytest.fixture(scope="session")
+def settings(servers: Servers) -> Settings:
+    return Settings(DATABASE_URL=servers.database_url, KAFKA_BOOTSTRAP_SERVERS=servers.kafka_bootstrap,
+                    CLIPFORGE_INSTANCE="pytest")
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(settings.database_url, pool_size=4)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+async def kafka_reader(servers: Servers) -> AsyncIterator[KafkaReader]:
+    reader = KafkaReader(servers.kafka_bootstrap)
+    yield reader
+    await reader.close()

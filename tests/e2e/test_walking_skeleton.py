@@ -1,0 +1,84 @@
+"""The whole pipeline through real processes, a real broker and a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import RunningStack
+from tests.kafka_reader import KafkaReader
+
+pytestmark = pytest.mark.e2e
+
+# The seed's "Creating a Clip" body, as written.
+SEED_CLIP = {
+    "title": "Epic Victory",
+    "file_path": "/clips/epic_victory.mp4",
+    "game_name": "Counter-Strike 2",
+    "duration": 45,
+    "resolution": "1920x1080",
+    "fps": 60,
+}
+
+
+async def wait_for_clip(client: httpx.AsyncClient, clip_id: str, done: Any, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        clip = (await client.get(f"/api/v1/clips/{clip_id}")).json()
+        if done(clip):
+            return clip
+        if time.monotonic() > deadline:
+            raise AssertionError(f"clip never reached the expected state: {clip}")
+        await asyncio.sleep(0.1)
+
+
+async def test_seed_clip_is_enriched_by_highlight_detector(stack: RunningStack) -> None:
+    async with httpx.AsyncClient(base_url=stack.api_url) as client:
+        created = await client.post("/api/v1/clips", json=SEED_CLIP)
+        assert created.status_code == 201, created.text
+        clip_id = created.json()["id"]
+        assert created.headers["location"] == f"/api/v1/clips/{clip_id}"
+        assert created.json()["status"] == "pending"
+
+        clip = await wait_for_clip(
+            client, clip_id, lambda c: "highlight_detector" in c["metadata"].get("plugins", {}))
+
+    result = clip["metadata"]["plugins"]["highlight_detector"]
+    assert result["_run"]["status"] == "ok"
+    assert result["_run"]["version"] == "0.1.0"
+    assert result["highlight_count"] == len(result["highlights"]) >= 1
+    assert all(0 < h["timestamp"] < SEED_CLIP["duration"] for h in result["highlights"])
+    assert clip["status"] == "completed"
+    assert clip["title"] == SEED_CLIP["title"]
+
+
+async def test_outside_subscriber_sees_each_stage_with_the_envelope(
+        stack: RunningStack, kafka_reader: KafkaReader) -> None:
+    async with httpx.AsyncClient(base_url=stack.api_url) as client:
+        created = await client.post("/api/v1/clips", json={**SEED_CLIP, "title": "Envelope check"})
+        assert created.status_code == 201
+    clip_id = created.json()["id"]
+
+    def mine(event: dict[str, Any]) -> bool:
+        return event.get("clip_id") == clip_id
+
+    captured, processed, enriched = await asyncio.gather(
+        kafka_reader.wait_for("clip.captured", mine),
+        kafka_reader.wait_for("clip.processed", mine),
+        kafka_reader.wait_for("clip.enriched", mine),
+    )
+    for (event,), kind in ((captured, "clip.captured"), (processed, "clip.processed"),
+                           (enriched, "clip.enriched")):
+        assert event["event_type"] == kind
+        assert event["schema_version"] == 1
+        assert event["_key"] == clip_id  # keyed by clip: one clip's events keep their order
+        assert event["occurred_at"].endswith("Z") or event["occurred_at"].endswith("+00:00")
+        assert len(event["event_id"]) == 36
+    assert captured[0]["clip"]["title"] == "Envelope check"
+    assert processed[0]["source_event_id"] == captured[0]["event_id"]
+    assert [r["plugin"] for r in processed[0]["results"]] == ["highlight_detector"]
+    assert enriched[0]["clip"]["metadata"]["plugins"]["highlight_detector"]["_run"]["status"] == "ok"

@@ -1,0 +1,96 @@
+"""Real Postgres and Kafka for a test session, from the first source that is available:
+
+1. the servers named by DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS;
+2. testcontainers, when a Docker engine answers;
+3. the repo's own local servers (clipforge_devstack), on free ports so they never collide
+   with a running `make dev`, in a throw-away folder, stopped at the end.
+
+Each source is chosen per server, so one can be given and the other started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from clipforge_devstack.kafka import LocalKafka
+from clipforge_devstack.paths import free_port
+from clipforge_devstack.postgres import LocalPostgres
+
+
+@dataclass
+class Servers:
+    database_url: str
+    kafka_bootstrap: str
+    source: str
+
+    def env(self) -> dict[str, str]:
+        return {"DATABASE_URL": self.database_url, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap}
+
+
+def docker_available() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        client = docker.from_env(timeout=2)
+        client.ping()
+        return True
+    except Exception:
+        return False
+
+
+def _scratch() -> Path:
+    home = Path(tempfile.mkdtemp(prefix="clipforge-test-"))
+    home.chmod(0o755)  # the postgres user must reach its data folder inside
+    return home
+
+
+@contextlib.contextmanager
+def _postgres(stack: contextlib.ExitStack) -> Iterator[tuple[str, str]]:
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"], "env"
+    elif docker_available():
+        from testcontainers.community.postgres import PostgresContainer
+
+        container = stack.enter_context(PostgresContainer("postgres:15"))
+        yield container.get_connection_url(driver="asyncpg"), "testcontainers"
+    else:
+        home = _scratch()
+        stack.callback(shutil.rmtree, home, ignore_errors=True)
+        pg = LocalPostgres(home / "postgres", port=free_port(), durable=False,
+                           database=f"clipforge_test_{uuid.uuid4().hex[:8]}")
+        stack.callback(pg.reset)
+        pg.start()
+        yield pg.url, "local"
+
+
+@contextlib.contextmanager
+def _kafka(stack: contextlib.ExitStack) -> Iterator[tuple[str, str]]:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield os.environ["KAFKA_BOOTSTRAP_SERVERS"], "env"
+    elif docker_available():
+        from testcontainers.community.kafka import KafkaContainer
+
+        container = stack.enter_context(KafkaContainer().with_kraft())
+        yield container.get_bootstrap_server(), "testcontainers"
+    else:
+        home = _scratch()
+        stack.callback(shutil.rmtree, home, ignore_errors=True)
+        kafka = LocalKafka(home / "kafka", port=free_port(), controller_port=free_port())
+        stack.callback(kafka.reset)
+        kafka.start()
+        yield kafka.bootstrap, "local"
+
+
+@contextlib.contextmanager
+def real_servers() -> Iterator[Servers]:
+    with contextlib.ExitStack() as stack:
+        database_url, pg_source = stack.enter_context(_postgres(stack))
+        bootstrap, kafka_source = stack.enter_context(_kafka(stack))
+        yield Servers(database_url, bootstrap, f"postgres={pg_source} kafka={kafka_source}")

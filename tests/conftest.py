@@ -9,10 +9,10 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from clipforge.db.engine import make_engine, make_sessionmaker
 from clipforge.settings import Settings
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tests.kafka_reader import KafkaReader
 from tests.servers import Servers, real_servers
 
@@ -21,15 +21,19 @@ from tests.servers import Servers, real_servers
 def servers() -> Iterator[Servers]:
     with real_servers() as found:
         print(f"\ntest servers: {found.source}: {found.database_url} {found.kafka_bootstrap}")
-        subprocess.run([sys.executable, "-m", "clipforge.admin", "init"],
-                       env={**os.environ, **found.env()}, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "clipforge.admin", "init"], env={**os.environ, **found.env()}, check=True
+        )
         yield found
 
 
 @pytest.fixture(scope="session")
 def settings(servers: Servers) -> Settings:
-    return Settings(DATABASE_URL=servers.database_url, KAFKA_BOOTSTRAP_SERVERS=servers.kafka_bootstrap,
-                    CLIPFORGE_INSTANCE="pytest")
+    return Settings(
+        DATABASE_URL=servers.database_url,
+        KAFKA_BOOTSTRAP_SERVERS=servers.kafka_bootstrap,
+        CLIPFORGE_INSTANCE="pytest",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -16,11 +16,17 @@ class KafkaReader:
         self._bootstrap = bootstrap
         self._consumers: list[AIOKafkaConsumer] = []
 
-    async def wait_for(self, topic: str, match: Callable[[dict[str, Any]], bool], *,
-                       count: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
+    async def wait_for(
+        self, topic: str, match: Callable[[dict[str, Any]], bool], *, count: int = 1, timeout: float = 30.0
+    ) -> list[dict[str, Any]]:
         """Read `topic` from the beginning until `count` JSON events satisfy `match`."""
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=self._bootstrap, group_id=None,
-                                    auto_offset_reset="earliest", enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=self._bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
         self._consumers.append(consumer)
         await consumer.start()
         found: list[dict[str, Any]] = []

@@ -63,8 +63,12 @@ def _postgres(stack: contextlib.ExitStack) -> Iterator[tuple[str, str]]:
     else:
         home = _scratch()
         stack.callback(shutil.rmtree, home, ignore_errors=True)
-        pg = LocalPostgres(home / "postgres", port=free_port(), durable=False,
-                           database=f"clipforge_test_{uuid.uuid4().hex[:8]}")
+        pg = LocalPostgres(
+            home / "postgres",
+            port=free_port(),
+            durable=False,
+            database=f"clipforge_test_{uuid.uuid4().hex[:8]}",
+        )
         stack.callback(pg.reset)
         pg.start()
         yield pg.url, "local"

@@ -45,7 +45,8 @@ async def test_seed_clip_is_enriched_by_highlight_detector(stack: RunningStack) 
         assert created.json()["status"] == "pending"
 
         clip = await wait_for_clip(
-            client, clip_id, lambda c: "highlight_detector" in c["metadata"].get("plugins", {}))
+            client, clip_id, lambda c: "highlight_detector" in c["metadata"].get("plugins", {})
+        )
 
     result = clip["metadata"]["plugins"]["highlight_detector"]
     assert result["_run"]["status"] == "ok"
@@ -57,22 +58,26 @@ async def test_seed_clip_is_enriched_by_highlight_detector(stack: RunningStack) 
 
 
 async def test_outside_subscriber_sees_each_stage_with_the_envelope(
-        stack: RunningStack, kafka_reader: KafkaReader) -> None:
+    stack: RunningStack, kafka_reader: KafkaReader
+) -> None:
     async with httpx.AsyncClient(base_url=stack.api_url) as client:
         created = await client.post("/api/v1/clips", json={**SEED_CLIP, "title": "Envelope check"})
         assert created.status_code == 201
     clip_id = created.json()["id"]
 
     def mine(event: dict[str, Any]) -> bool:
-        return event.get("clip_id") == clip_id
+        return bool(event.get("clip_id") == clip_id)
 
     captured, processed, enriched = await asyncio.gather(
         kafka_reader.wait_for("clip.captured", mine),
         kafka_reader.wait_for("clip.processed", mine),
         kafka_reader.wait_for("clip.enriched", mine),
     )
-    for (event,), kind in ((captured, "clip.captured"), (processed, "clip.processed"),
-                           (enriched, "clip.enriched")):
+    for (event,), kind in (
+        (captured, "clip.captured"),
+        (processed, "clip.processed"),
+        (enriched, "clip.enriched"),
+    ):
         assert event["event_type"] == kind
         assert event["schema_version"] == 1
         assert event["_key"] == clip_id  # keyed by clip: one clip's events keep their order

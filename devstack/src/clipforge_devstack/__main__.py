@@ -1,11 +1,11 @@
 """`python -m clipforge_devstack COMMAND`: the local stack without Docker.
 
-  dev      start Postgres and Kafka, migrate, create topics, run the services in the foreground
-  up       start Postgres and Kafka in the background
-  down     stop them
-  status   show what runs where
-  reset    stop them and delete their data
-  fetch    download the Kafka broker jars into the cache
+dev      start Postgres and Kafka, migrate, create topics, run the services in the foreground
+up       start Postgres and Kafka in the background
+down     stop them
+status   show what runs where
+reset    stop them and delete their data
+fetch    download the Kafka broker jars into the cache
 """
 
 from __future__ import annotations
@@ -53,8 +53,7 @@ def down(stack: Stack, which: list[str] | None = None) -> None:
 
 def prepare(env: dict[str, str]) -> None:
     """Schema migrations and topics: idempotent, so every start runs them."""
-    subprocess.run([sys.executable, "-m", "clipforge.admin", "init"],
-                   env={**os.environ, **env}, check=True)
+    subprocess.run([sys.executable, "-m", "clipforge.admin", "init"], env={**os.environ, **env}, check=True)
 
 
 async def dev(stack: Stack, runners: int) -> int:
@@ -69,8 +68,10 @@ async def dev(stack: Stack, runners: int) -> int:
             loop.add_signal_handler(sig, stop.set)
         await supervisor.start()
         api_port = os.environ.get("API_PORT", "8000")
-        log(f"clipforge is up: API http://localhost:{api_port}  docs http://localhost:{api_port}/api/docs"
-            "  (Ctrl-C stops everything)")
+        log(
+            f"clipforge is up: API http://localhost:{api_port}  docs http://localhost:{api_port}/api/docs"
+            "  (Ctrl-C stops everything)"
+        )
         await stop.wait()
         log("stopping services")
         await supervisor.stop()
@@ -81,11 +82,16 @@ async def dev(stack: Stack, runners: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="clipforge-devstack", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="clipforge-devstack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["dev", "up", "down", "status", "reset", "fetch"])
-    parser.add_argument("--runners", type=int, default=int(os.environ.get("RUNNERS", "1")),
-                        help="plugin-runner replicas for `dev` (default 1, or $RUNNERS)")
+    parser.add_argument(
+        "--runners",
+        type=int,
+        default=int(os.environ.get("RUNNERS", "1")),
+        help="plugin-runner replicas for `dev` (default 1, or $RUNNERS)",
+    )
     args = parser.parse_args(argv)
     stack = Stack.dev()
     if args.command == "dev":

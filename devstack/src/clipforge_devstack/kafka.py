@@ -7,6 +7,7 @@ the cache (`.cache/kafka-<version>/`), and every later start reuses them.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 import shutil
@@ -65,9 +66,18 @@ def fetch() -> Path:
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     subprocess.run(
-        ["mvn", "-B", "-q", "-f", str(POM), "dependency:copy-dependencies",
-         f"-DoutputDirectory={staging}", "-DincludeScope=runtime"],
-        check=True, stdin=subprocess.DEVNULL,
+        [
+            "mvn",
+            "-B",
+            "-q",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={staging}",
+            "-DincludeScope=runtime",
+        ],
+        check=True,
+        stdin=subprocess.DEVNULL,
     )
     (staging / ".complete").touch()
     shutil.rmtree(target, ignore_errors=True)
@@ -98,32 +108,41 @@ class LocalKafka:
         return self.home / "kafka.log"
 
     def _properties(self) -> str:
-        return "\n".join([
-            "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-            "controller.listener.names=CONTROLLER",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "inter.broker.listener.name=PLAINTEXT",
-            f"log.dirs={self.home / 'data'}",
-            f"num.partitions={self.partitions}",
-            "offsets.topic.replication.factor=1",
-            "offsets.topic.num.partitions=6",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "share.coordinator.state.topic.replication.factor=1",
-            "share.coordinator.state.topic.min.isr=1",
-            "group.initial.rebalance.delay.ms=0",
-            "auto.create.topics.enable=true",
-            "",
-        ])
+        return "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                "controller.listener.names=CONTROLLER",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "inter.broker.listener.name=PLAINTEXT",
+                f"log.dirs={self.home / 'data'}",
+                f"num.partitions={self.partitions}",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=6",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "share.coordinator.state.topic.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                "auto.create.topics.enable=true",
+                "",
+            ]
+        )
 
     def _java(self, main: str, *args: str) -> list[str]:
-        return ["java", f"-Xmx{self.heap}", "-Xms128m",
-                f"-Dlog4j2.configurationFile={self.home / 'log4j2.yaml'}",
-                "-cp", f"{fetch()}/*", main, *args]
+        return [
+            "java",
+            f"-Xmx{self.heap}",
+            "-Xms128m",
+            f"-Dlog4j2.configurationFile={self.home / 'log4j2.yaml'}",
+            "-cp",
+            f"{fetch()}/*",
+            main,
+            *args,
+        ]
 
     def formatted(self) -> bool:
         return (self.home / "data" / "meta.properties").exists()
@@ -136,9 +155,17 @@ class LocalKafka:
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         subprocess.run(
-            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id,
-                       "-c", str(self.home / "server.properties")),
-            check=True, capture_output=True, stdin=subprocess.DEVNULL,
+            self._java(
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(self.home / "server.properties"),
+            ),
+            check=True,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
         )
 
     def pid(self) -> int | None:
@@ -157,12 +184,14 @@ class LocalKafka:
             return
         if port_open(self.port):
             raise RuntimeError(f"port {self.port} is taken by another program; set KAFKA_PORT")
-        log = open(self.logfile, "ab")
-        proc = subprocess.Popen(
-            self._java("kafka.Kafka", str(self.home / "server.properties")),
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,  # Ctrl-C in the terminal reaches our supervisor, not the JVM
-        )
+        with open(self.logfile, "ab") as log:  # the JVM keeps its own copy of the descriptor
+            proc = subprocess.Popen(
+                self._java("kafka.Kafka", str(self.home / "server.properties")),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C in the terminal reaches our supervisor, not the JVM
+            )
         self.pidfile.write_text(str(proc.pid))
         deadline = time.monotonic() + timeout
         while not port_open(self.port):
@@ -195,7 +224,5 @@ class LocalKafka:
 
 def _reap(pid: int) -> None:
     """Collect the JVM's exit status when it is our child, so it does not linger as a zombie."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

@@ -69,8 +69,7 @@ class LocalPostgres:
 
     @property
     def url(self) -> str:
-        return (f"postgresql+asyncpg://{self.user}:{self.password}"
-                f"@127.0.0.1:{self.port}/{self.database}")
+        return f"postgresql+asyncpg://{self.user}:{self.password}@127.0.0.1:{self.port}/{self.database}"
 
     def _real_home(self) -> Path:
         return self.home.resolve() if self.home.is_symlink() else self.home
@@ -104,9 +103,20 @@ class LocalPostgres:
             pw.write(self.password + "\n")
         os.chmod(pw.name, 0o644)
         try:
-            self._pg("initdb", "-D", str(self.data), "-U", self.user, f"--pwfile={pw.name}",
-                     "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
-                     "--no-locale", "--no-instructions")
+            self._pg(
+                "initdb",
+                "-D",
+                str(self.data),
+                "-U",
+                self.user,
+                f"--pwfile={pw.name}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-instructions",
+            )
         finally:
             os.unlink(pw.name)
         settings = {
@@ -133,18 +143,40 @@ class LocalPostgres:
             return
         if port_open(self.port):
             raise RuntimeError(f"port {self.port} is taken by another program; set POSTGRES_PORT")
-        self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.logfile), "-w", "-t", "60",
-                 "-o", f"-p {self.port}", "start")
+        self._pg(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.logfile),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {self.port}",
+            "start",
+        )
         self._ensure_database()
 
     def _ensure_database(self) -> None:
         env = {"PGPASSWORD": self.password}
-        psql = [str(self.bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port),
-                "-U", self.user, "-d", "postgres", "-tAc"]
+        psql = [
+            str(self.bindir / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            self.user,
+            "-d",
+            "postgres",
+            "-tAc",
+        ]
         deadline = time.monotonic() + 30
         while True:
-            probe = run([*psql, f"SELECT 1 FROM pg_database WHERE datname='{self.database}'"],
-                        env=env, check=False)
+            probe = run(
+                [*psql, f"SELECT 1 FROM pg_database WHERE datname='{self.database}'"], env=env, check=False
+            )
             if probe.returncode == 0 or time.monotonic() > deadline:
                 break
             time.sleep(0.2)

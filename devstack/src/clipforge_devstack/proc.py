@@ -20,11 +20,18 @@ def as_user(argv: Sequence[str], user: str | None) -> list[str]:
     return ["runuser", "-u", user, "--", *argv]
 
 
-def run(argv: Sequence[str], *, user: str | None = None, check: bool = True,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    argv: Sequence[str], *, user: str | None = None, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
-    result = subprocess.run(as_user(argv, user), capture_output=True, text=True, env=full_env,
-                            stdin=subprocess.DEVNULL, check=False)
+    result = subprocess.run(
+        as_user(argv, user),
+        capture_output=True,
+        text=True,
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
     return result

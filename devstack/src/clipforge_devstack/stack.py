@@ -24,15 +24,20 @@ class Stack:
         root = data_dir()
         return cls(
             LocalPostgres(root / "postgres", port=int(os.environ.get("POSTGRES_PORT", "5432"))),
-            LocalKafka(root / "kafka", port=int(os.environ.get("KAFKA_PORT", "9092")),
-                       controller_port=int(os.environ.get("KAFKA_CONTROLLER_PORT", "9093"))),
+            LocalKafka(
+                root / "kafka",
+                port=int(os.environ.get("KAFKA_PORT", "9092")),
+                controller_port=int(os.environ.get("KAFKA_CONTROLLER_PORT", "9093")),
+            ),
         )
 
     @classmethod
     def ephemeral(cls, home: Path, pg_port: int, kafka_port: int, controller_port: int) -> Stack:
         """Throw-away servers for a test or bench session, durability traded for speed."""
-        return cls(LocalPostgres(home / "postgres", port=pg_port, durable=False),
-                   LocalKafka(home / "kafka", port=kafka_port, controller_port=controller_port))
+        return cls(
+            LocalPostgres(home / "postgres", port=pg_port, durable=False),
+            LocalKafka(home / "kafka", port=kafka_port, controller_port=controller_port),
+        )
 
     def env(self) -> dict[str, str]:
         """Connection settings for the services (the ones the user set win)."""

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TextIO
 
 COLORS = ["36", "35", "33", "32", "34", "31"]
 
@@ -35,23 +36,23 @@ class _Child:
 class Supervisor:
     """Keeps every replica of every service running until `stop()`."""
 
-    def __init__(self, services: Sequence[Service], *, restart: bool = True,
-                 out: object = None) -> None:
+    def __init__(
+        self, services: Sequence[Service], *, restart: bool = True, out: TextIO | None = None
+    ) -> None:
         self.restart = restart
         self._out = out or sys.stdout
-        width = max(len(s.name) + (len(str(s.replicas)) + 1 if s.replicas > 1 else 0)
-                    for s in services)
+        width = max(len(s.name) + (len(str(s.replicas)) + 1 if s.replicas > 1 else 0) for s in services)
         self.children: list[_Child] = []
         for i, svc in enumerate(services):
             for r in range(svc.replicas):
                 label = svc.name if svc.replicas == 1 else f"{svc.name}.{r + 1}"
                 self.children.append(_Child(label.ljust(width), svc, COLORS[i % len(COLORS)]))
         self._tasks: list[asyncio.Task[None]] = []
-        self._color = hasattr(self._out, "isatty") and self._out.isatty()  # type: ignore[attr-defined]
+        self._color = hasattr(self._out, "isatty") and self._out.isatty()
 
     def say(self, label: str, line: str, color: str = "1") -> None:
         prefix = f"\033[{color}m{label} |\033[0m" if self._color else f"{label} |"
-        print(f"{prefix} {line}", file=self._out, flush=True)  # type: ignore[call-overload]
+        print(f"{prefix} {line}", file=self._out, flush=True)
 
     async def start(self) -> None:
         for child in self.children:
@@ -59,11 +60,18 @@ class Supervisor:
             self._tasks.append(asyncio.create_task(self._watch(child)))
 
     async def _spawn(self, child: _Child) -> None:
-        env = {**os.environ, **child.service.env, "PYTHONUNBUFFERED": "1",
-               "CLIPFORGE_INSTANCE": child.label.strip()}
+        env = {
+            **os.environ,
+            **child.service.env,
+            "PYTHONUNBUFFERED": "1",
+            "CLIPFORGE_INSTANCE": child.label.strip(),
+        }
         child.proc = await asyncio.create_subprocess_exec(
-            *child.service.argv, env=env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            *child.service.argv,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,  # a terminal's Ctrl-C reaches us alone; we stop them in order
         )
 
@@ -71,7 +79,8 @@ class Supervisor:
         backoff = 1.0
         while True:
             proc = child.proc
-            assert proc is not None and proc.stdout is not None
+            assert proc is not None
+            assert proc.stdout is not None
             started = time.monotonic()
             async for raw in proc.stdout:
                 self.say(child.label, raw.decode(errors="replace").rstrip(), child.color)
@@ -81,8 +90,9 @@ class Supervisor:
             if time.monotonic() - started > 30:
                 backoff = 1.0
             child.restarts += 1
-            self.say(child.label, f"exited with code {code}; restart #{child.restarts} "
-                     f"in {backoff:.0f}s", "1;31")
+            self.say(
+                child.label, f"exited with code {code}; restart #{child.restarts} in {backoff:.0f}s", "1;31"
+            )
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 15.0)
             if child.stopping:
@@ -90,8 +100,11 @@ class Supervisor:
             await self._spawn(child)
 
     def pids(self, name: str) -> list[int]:
-        return [c.proc.pid for c in self.children
-                if c.service.name == name and c.proc and c.proc.returncode is None]
+        return [
+            c.proc.pid
+            for c in self.children
+            if c.service.name == name and c.proc and c.proc.returncode is None
+        ]
 
     async def stop(self, timeout: float = 15) -> None:
         for child in self.children:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -41,8 +42,7 @@ async def publish(broker: KafkaBroker, topic: str, event: BaseModel, key: str) -
 
 async def publish_raw(broker: KafkaBroker, topic: str, value: bytes, key: str) -> None:
     """Publish an already-encoded JSON event and wait for the broker's acknowledgement."""
-    await broker.publish(value, topic=topic, key=key.encode(),
-                         headers={"content-type": "application/json"})
+    await broker.publish(value, topic=topic, key=key.encode(), headers={"content-type": "application/json"})
 
 
 async def _wait_for_group_coordinator(admin: AIOKafkaAdminClient, timeout: float = 30.0) -> None:
@@ -64,15 +64,15 @@ async def ensure_topics(bootstrap_servers: str, partitions: int) -> list[str]:
     try:
         existing = set(await admin.list_topics())
         wanted = [
-            NewTopic(name, num_partitions=partitions if not name.endswith(".dlq") else 1,
-                     replication_factor=1)
-            for name in Topics.all() if name not in existing
+            NewTopic(
+                name, num_partitions=partitions if not name.endswith(".dlq") else 1, replication_factor=1
+            )
+            for name in Topics.all()
+            if name not in existing
         ]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another starter won the race
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:  # another starter won the race
-                pass
         await _wait_for_group_coordinator(admin)
         return [t.name for t in wanted]
     finally:

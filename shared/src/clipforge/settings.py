@@ -20,7 +20,8 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         "postgresql+asyncpg://clipforge:clipforge@localhost:5432/clipforge",
-        validation_alias=_env("DATABASE_URL"))
+        validation_alias=_env("DATABASE_URL"),
+    )
     kafka_bootstrap_servers: str = Field("localhost:9092", validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS"))
     topic_partitions: int = Field(12, ge=1, validation_alias=_env("KAFKA_TOPIC_PARTITIONS"))
 
@@ -32,8 +33,10 @@ class Settings(BaseSettings):
     plugin_timeout_s: float = Field(10.0, gt=0, le=300, validation_alias=_env("CLIPFORGE_PLUGIN_TIMEOUT_S"))
 
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
-    instance: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
-                          validation_alias=_env("CLIPFORGE_INSTANCE"))
+    instance: str = Field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
+        validation_alias=_env("CLIPFORGE_INSTANCE"),
+    )
 
     def plugin_folders(self) -> list[Path]:
         """Extra plugin folders from CLIPFORGE_PLUGIN_DIRS (os.pathsep-separated)."""

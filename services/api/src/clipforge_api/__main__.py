@@ -11,8 +11,15 @@ from clipforge.settings import get_settings
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
-    uvicorn.run("clipforge_api.app:create_app", factory=True, host=settings.api_host,
-                port=settings.api_port, log_config=None, access_log=False, loop="uvloop")
+    uvicorn.run(
+        "clipforge_api.app:create_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=False,
+        loop="uvloop",
+    )
 
 
 if __name__ == "__main__":

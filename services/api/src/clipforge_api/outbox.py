@@ -11,6 +11,7 @@ lock on the row's key makes one relay at a time own a key, so one clip's events 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from typing import Any
@@ -40,8 +41,15 @@ def enqueue(session: AsyncSession, topic: str, key: str, event: BaseModel) -> No
 
 
 class Relay:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], broker: KafkaBroker, *,
-                 sweep_interval: float = 1.0, batch_size: int = 500, publish_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        broker: KafkaBroker,
+        *,
+        sweep_interval: float = 1.0,
+        batch_size: int = 500,
+        publish_timeout: float = 10.0,
+    ) -> None:
         self._sessions = sessions
         self._broker = broker
         self._sweep_interval = sweep_interval
@@ -88,10 +96,8 @@ class Relay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self._sweep_interval)
-            except TimeoutError:
-                pass
             self._wakeup.clear()
 
     async def drain(self) -> int:

@@ -30,20 +30,29 @@ def build(settings: Settings) -> FastStream:
 
     # The offset is committed after the merge commits and clip.enriched is acknowledged; a
     # redelivery after a crash finds the event already merged and only re-announces it.
-    @broker.subscriber(Topics.CLIP_PROCESSED, group_id=GROUP, auto_offset_reset="earliest",
-                       ack_policy=AckPolicy.NACK_ON_ERROR, title="metadata:clip.processed")
+    @broker.subscriber(
+        Topics.CLIP_PROCESSED,
+        group_id=GROUP,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        title="metadata:clip.processed",
+    )
     async def on_clip_processed(msg: KafkaMessage) -> None:
         try:
             event = ClipProcessed.model_validate_json(msg.body)
         except ValidationError as exc:
-            await dead_letter(broker, msg.raw_message, error=str(exc), service=SERVICE)  # type: ignore[arg-type]
+            await dead_letter(broker, msg.raw_message, error=str(exc), service=SERVICE)
             return
         clip = await merge(sessions, event)
         if clip is None:
             log.info("clip %s no longer exists; result dropped", event.clip_id)
             return
-        enriched = ClipEnriched(event_id=derived_event_id(event.event_id, "enriched"),
-                                clip_id=clip.id, source_event_id=event.event_id, clip=clip_record(clip))
+        enriched = ClipEnriched(
+            event_id=derived_event_id(event.event_id, "enriched"),
+            clip_id=clip.id,
+            source_event_id=event.event_id,
+            clip=clip_record(clip),
+        )
         await publish(broker, Topics.CLIP_ENRICHED, enriched, key=str(clip.id))
 
     app = FastStream(broker, logger=log)

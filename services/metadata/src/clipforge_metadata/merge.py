@@ -34,9 +34,17 @@ def merge_results(plugins: dict[str, Any], event: ClipProcessed) -> dict[str, An
         current = merged.get(r.plugin)
         if isinstance(current, dict) and current.get(RUN_KEY, {}).get("at", "") > stamp:
             continue  # a newer run of this plugin is already merged
-        merged[r.plugin] = {**r.result, RUN_KEY: {
-            "status": r.status.value, "version": r.version, "duration_ms": r.duration_ms,
-            "error": r.error, "event_id": str(event.event_id), "at": stamp}}
+        merged[r.plugin] = {
+            **r.result,
+            RUN_KEY: {
+                "status": r.status.value,
+                "version": r.version,
+                "duration_ms": r.duration_ms,
+                "error": r.error,
+                "event_id": str(event.event_id),
+                "at": stamp,
+            },
+        }
     return merged
 
 
@@ -53,8 +61,11 @@ async def merge(sessions: async_sessionmaker[AsyncSession], event: ClipProcessed
     """Apply the event once; return the clip as it now stands (None if it was deleted)."""
     async with sessions() as session, session.begin():
         first_time = await session.scalar(
-            insert(ProcessedEvent).values(consumer=CONSUMER, event_id=event.event_id)
-            .on_conflict_do_nothing().returning(ProcessedEvent.event_id))
+            insert(ProcessedEvent)
+            .values(consumer=CONSUMER, event_id=event.event_id)
+            .on_conflict_do_nothing()
+            .returning(ProcessedEvent.event_id)
+        )
         clip = await session.scalar(select(Clip).where(Clip.id == event.clip_id).with_for_update())
         if clip is None or first_time is None:
             return clip

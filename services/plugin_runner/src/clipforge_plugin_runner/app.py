@@ -35,28 +35,39 @@ def build(settings: Settings) -> FastStream:
     # At-least-once: the offset is committed only after clip.processed is acknowledged by Kafka.
     # Poison messages are dead-lettered by the handler itself, so an exception that escapes is
     # an infrastructure fault: seek back and try the message again.
-    @broker.subscriber(Topics.CLIP_CAPTURED, group_id=GROUP, auto_offset_reset="earliest",
-                       ack_policy=AckPolicy.NACK_ON_ERROR, max_workers=settings.runner_concurrency,
-                       title="plugin-runner:clip.captured")
+    @broker.subscriber(
+        Topics.CLIP_CAPTURED,
+        group_id=GROUP,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        max_workers=settings.runner_concurrency,
+        title="plugin-runner:clip.captured",
+    )
     async def on_clip_captured(msg: KafkaMessage) -> None:
         try:
             event = ClipCaptured.model_validate_json(msg.body)
         except ValidationError as exc:
-            await dead_letter(broker, msg.raw_message, error=str(exc), service=SERVICE)  # type: ignore[arg-type]
+            await dead_letter(broker, msg.raw_message, error=str(exc), service=SERVICE)
             return
         clip = event.clip.model_dump(mode="json")
         results = await host.run_captured(clip, event.plugins)
         processed = ClipProcessed(
             event_id=derived_event_id(event.event_id, "processed"),
-            clip_id=event.clip_id, source_event_id=event.event_id, runner=settings.instance,
+            clip_id=event.clip_id,
+            source_event_id=event.event_id,
+            runner=settings.instance,
             results=results,
         )
         await publish(broker, Topics.CLIP_PROCESSED, processed, key=str(event.clip_id))
 
     # Every replica must see every registry change: no consumer group, start at the end (the
     # registry read at start-up covers what came before).
-    @broker.subscriber(Topics.PLUGIN_CHANGED, auto_offset_reset="latest", ack_policy=AckPolicy.MANUAL,
-                       title="plugin-runner:plugin.changed")
+    @broker.subscriber(
+        Topics.PLUGIN_CHANGED,
+        auto_offset_reset="latest",
+        ack_policy=AckPolicy.MANUAL,
+        title="plugin-runner:plugin.changed",
+    )
     async def on_plugin_changed(msg: KafkaMessage) -> None:
         try:
             change = PluginChanged.model_validate_json(msg.body)

@@ -79,7 +79,8 @@ def _import_file(path: Path) -> ModuleType:
     target = path / "__init__.py" if path.is_dir() else path
     name = _module_name(path)
     spec = importlib.util.spec_from_file_location(
-        name, target, submodule_search_locations=[str(path)] if path.is_dir() else None)
+        name, target, submodule_search_locations=[str(path)] if path.is_dir() else None
+    )
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {target}")
     module = importlib.util.module_from_spec(spec)
@@ -96,40 +97,72 @@ def _import_file(path: Path) -> ModuleType:
 
 def plugin_classes(module: ModuleType) -> list[type[PluginBase]]:
     """The concrete PluginBase subclasses a module defines (not the ones it imports)."""
-    return [obj for obj in vars(module).values()
-            if inspect.isclass(obj) and issubclass(obj, PluginBase) and obj is not PluginBase
-            and obj.__module__ == module.__name__ and not inspect.isabstract(obj)]
+    return [
+        obj
+        for obj in vars(module).values()
+        if inspect.isclass(obj)
+        and issubclass(obj, PluginBase)
+        and obj is not PluginBase
+        and obj.__module__ == module.__name__
+        and not inspect.isabstract(obj)
+    ]
 
 
-def _from_module(loader: ModuleLoader, source: str, entry_point: str, install_path: str,
-                 fallback_name: str, only: str | None = None) -> Iterator[Discovered]:
+def _from_module(
+    loader: ModuleLoader,
+    source: str,
+    entry_point: str,
+    install_path: str,
+    fallback_name: str,
+    only: str | None = None,
+) -> Iterator[Discovered]:
     try:
         module = loader(False)
         for cls in plugin_classes(module):
             if only is not None and cls.__qualname__ != only:
                 continue
             meta = cls.describe(cls().metadata)
-            yield Discovered(meta.name, source, entry_point, install_path, meta,
-                             class_name=cls.__qualname__, loader=loader, module=module)
+            yield Discovered(
+                meta.name,
+                source,
+                entry_point,
+                install_path,
+                meta,
+                class_name=cls.__qualname__,
+                loader=loader,
+                module=module,
+            )
     except Exception as exc:
         log.warning("plugin %s failed to load: %s", entry_point, exc)
-        yield Discovered(fallback_name, source, entry_point, install_path,
-                         error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}")
+        yield Discovered(
+            fallback_name,
+            source,
+            entry_point,
+            install_path,
+            error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}",
+        )
 
 
 def _candidates(folder: Path) -> Iterator[Path]:
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith((".", "_")):
             continue
-        if entry.is_file() and entry.suffix == ".py" and entry.name not in SKIPPED_FILES \
-                and not entry.name.startswith("test_"):
+        if (
+            entry.is_file()
+            and entry.suffix == ".py"
+            and entry.name not in SKIPPED_FILES
+            and not entry.name.startswith("test_")
+        ):
             yield entry
         elif entry.is_dir():
             if (entry / "__init__.py").exists():
                 yield entry
             else:  # a plugin project folder: its top-level modules
-                yield from (f for f in sorted(entry.glob("*.py"))
-                            if f.name not in SKIPPED_FILES and not f.name.startswith("test_"))
+                yield from (
+                    f
+                    for f in sorted(entry.glob("*.py"))
+                    if f.name not in SKIPPED_FILES and not f.name.startswith("test_")
+                )
 
 
 def scan_folder(folder: Path) -> Iterator[Discovered]:
@@ -137,23 +170,29 @@ def scan_folder(folder: Path) -> Iterator[Discovered]:
         log.warning("plugin folder %s does not exist", folder)
         return
     for path in _candidates(folder):
-        yield from _from_module(lambda _reload, p=path: _import_file(p),  # type: ignore[misc]
-                                "folder", str(path.relative_to(folder)), str(folder),
-                                _safe_name(path.stem))
+        yield from _from_module(
+            lambda _reload, p=path: _import_file(p),  # type: ignore[misc]
+            "folder",
+            str(path.relative_to(folder)),
+            str(folder),
+            _safe_name(path.stem),
+        )
 
 
 def _entry_point_loader(ep: importlib.metadata.EntryPoint) -> ModuleLoader:
     def load(reload: bool) -> ModuleType:
         module = importlib.import_module(ep.module)
         return importlib.reload(module) if reload else module
+
     return load
 
 
 def scan_entry_points() -> Iterator[Discovered]:
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist.name if ep.dist else "unknown distribution"
-        yield from _from_module(_entry_point_loader(ep), "entry_point", ep.value, dist,
-                                _safe_name(ep.name), only=ep.attr)
+        yield from _from_module(
+            _entry_point_loader(ep), "entry_point", ep.value, dist, _safe_name(ep.name), only=ep.attr
+        )
 
 
 def discover(folders: list[Path]) -> dict[str, Discovered]:
@@ -164,8 +203,12 @@ def discover(folders: list[Path]) -> dict[str, Discovered]:
     for d in sources:
         if d.name in found:
             if d.error is None and found[d.name].error is None:
-                log.info("plugin %s found again at %s; keeping %s", d.name, d.entry_point,
-                         found[d.name].entry_point)
+                log.info(
+                    "plugin %s found again at %s; keeping %s",
+                    d.name,
+                    d.entry_point,
+                    found[d.name].entry_point,
+                )
             continue
         found[d.name] = d
     return found

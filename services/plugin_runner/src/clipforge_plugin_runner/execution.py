@@ -61,8 +61,9 @@ def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-async def run_captured_hook(hook: Callable[..., Any], clip: dict[str, Any], *, plugin: str,
-                            version: str, timeout: float) -> PluginResult:
+async def run_captured_hook(
+    hook: Callable[..., Any], clip: dict[str, Any], *, plugin: str, version: str, timeout: float
+) -> PluginResult:
     """Run `on_clip_captured` on a private copy of the clip and report what it gave."""
     data = copy.deepcopy(clip)
     before = copy.deepcopy(clip.get("metadata", {}))
@@ -76,5 +77,11 @@ async def run_captured_hook(hook: Callable[..., Any], clip: dict[str, Any], *, p
         status, error = PluginRunStatus.TIMEOUT, f"no result within {timeout:g}s"
     except Exception as exc:
         status, error = PluginRunStatus.ERROR, f"{type(exc).__name__}: {exc}"[:4000]
-    return PluginResult(plugin=plugin, version=version, status=status, result=result, error=error,
-                        duration_ms=round((time.perf_counter() - started) * 1000, 3))
+    return PluginResult(
+        plugin=plugin,
+        version=version,
+        status=status,
+        result=result,
+        error=error,
+        duration_ms=round((time.perf_counter() - started) * 1000, 3),
+    )

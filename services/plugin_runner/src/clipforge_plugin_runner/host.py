@@ -64,7 +64,7 @@ class PluginHost:
     async def _load(self, state: PluginState, *, reload: bool) -> None:
         found = self.discovered.get(state.name)
         if found is None or found.error:
-            reason = found.error if found else "no plugin of that name in the plugin folders"
+            reason = (found.error if found else None) or "no plugin of that name in the plugin folders"
             log.warning("cannot load plugin %s: %s", state.name, reason.splitlines()[0])
             await self.registry.record_error(state.name, reason)
             return
@@ -101,12 +101,25 @@ class PluginHost:
 
     async def run_captured(self, clip: dict[str, Any], only: list[str] | None) -> list[PluginResult]:
         """Run every due plugin on the clip, concurrently, each under its own time limit."""
-        due = list(self.loaded.values()) if only is None else [
-            self.loaded[n] for n in only if n in self.loaded]
-        results = list(await asyncio.gather(*(
-            run_captured_hook(p.plugin.on_clip_captured, clip, plugin=p.name, version=p.version,
-                              timeout=p.timeout) for p in due)))
+        due = (
+            list(self.loaded.values()) if only is None else [self.loaded[n] for n in only if n in self.loaded]
+        )
+        results = list(
+            await asyncio.gather(
+                *(
+                    run_captured_hook(
+                        p.plugin.on_clip_captured, clip, plugin=p.name, version=p.version, timeout=p.timeout
+                    )
+                    for p in due
+                )
+            )
+        )
         if only is not None:
-            results += [PluginResult(plugin=n, version="", status=PluginRunStatus.SKIPPED,
-                                     error="plugin is not enabled") for n in only if n not in self.loaded]
+            results += [
+                PluginResult(
+                    plugin=n, version="", status=PluginRunStatus.SKIPPED, error="plugin is not enabled"
+                )
+                for n in only
+                if n not in self.loaded
+            ]
         return results

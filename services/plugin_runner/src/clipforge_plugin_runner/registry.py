@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, literal_column, select, update
+from sqlalchemy import Table, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,6 +30,7 @@ class Registry:
         (a new plugin starts as its metadata's `enabled_by_default` says). Returns new names."""
         created = []
         table = Plugin.__table__
+        assert isinstance(table, Table)
         async with self._sessions() as session, session.begin():
             for d in sorted(found, key=lambda d: d.name):
                 meta = d.metadata
@@ -46,13 +47,14 @@ class Registry:
                     "source": "discovered",
                     "load_error": d.error,
                 }
-                stmt = insert(table).values(
-                    **values, enabled=bool(meta and meta.enabled_by_default and not d.error))
+                new_row = insert(table).values(
+                    **values, enabled=bool(meta and meta.enabled_by_default and not d.error)
+                )
                 # A file that fails to import must not wipe a good row's description.
                 keep = [k for k in values if k not in ("name", "source")] if meta else ["load_error"]
-                stmt = stmt.on_conflict_do_update(
+                stmt = new_row.on_conflict_do_update(
                     index_elements=["name"],
-                    set_={**{k: stmt.excluded[k] for k in keep}, "updated_at": func.now()},
+                    set_={**{k: new_row.excluded[k] for k in keep}, "updated_at": func.now()},
                 ).returning(table.c.name, literal_column("xmax = 0").label("inserted"))
                 row = (await session.execute(stmt)).one()
                 if row.inserted:
@@ -60,11 +62,16 @@ class Registry:
         return created
 
     async def _states(self, session: AsyncSession, *conditions: Any) -> list[PluginState]:
-        rows = (await session.execute(select(Plugin.id, Plugin.name, Plugin.enabled).where(*conditions))).all()
+        rows = (
+            await session.execute(select(Plugin.id, Plugin.name, Plugin.enabled).where(*conditions))
+        ).all()
         configs: dict[int, dict[str, Any]] = {r.id: {} for r in rows}
         if rows:
-            for c in (await session.execute(select(PluginConfiguration).where(
-                    PluginConfiguration.plugin_id.in_(list(configs))))).scalars():
+            for c in (
+                await session.execute(
+                    select(PluginConfiguration).where(PluginConfiguration.plugin_id.in_(list(configs)))
+                )
+            ).scalars():
                 configs[c.plugin_id][c.key] = c.value
         return [PluginState(r.name, r.enabled, configs[r.id]) for r in rows]
 
@@ -79,5 +86,8 @@ class Registry:
 
     async def record_error(self, name: str, error: str | None) -> None:
         async with self._sessions() as session, session.begin():
-            await session.execute(update(Plugin).where(Plugin.name == name, Plugin.load_error.is_distinct_from(error))
-                                  .values(load_error=error))
+            await session.execute(
+                update(Plugin)
+                .where(Plugin.name == name, Plugin.load_error.is_distinct_from(error))
+                .values(load_error=error)
+            )

@@ -33,9 +33,11 @@ class Base(DeclarativeBase):
 
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False)
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False)
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
 
 
 class Clip(TimestampMixin, Base):
@@ -56,7 +58,8 @@ class Clip(TimestampMixin, Base):
     tags: Mapped[list[str]] = mapped_column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
     # "metadata" is reserved on declarative classes, so the attribute has another name.
     clip_metadata: Mapped[dict[str, Any]] = mapped_column(
-        "metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+        "metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
     recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
@@ -83,14 +86,16 @@ class Plugin(TimestampMixin, Base):
     install_path: Mapped[str | None] = mapped_column(String(1024))
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     plugin_metadata: Mapped[dict[str, Any]] = mapped_column(
-        "metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+        "metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
     # Where the row came from: "api" (registered by hand) or "discovered" (a runner found it).
     source: Mapped[str] = mapped_column(String(32), nullable=False, server_default="api")
     # The last import or initialize() failure a runner saw, for the user to read in the API.
     load_error: Mapped[str | None] = mapped_column(Text)
 
     configurations: Mapped[list[PluginConfiguration]] = relationship(
-        back_populates="plugin", cascade="all, delete-orphan", passive_deletes=True)
+        back_populates="plugin", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class PluginConfiguration(TimestampMixin, Base):
@@ -98,7 +103,8 @@ class PluginConfiguration(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     plugin_id: Mapped[int] = mapped_column(
-        ForeignKey("plugins.id", ondelete="CASCADE"), nullable=False, index=True)
+        ForeignKey("plugins.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     key: Mapped[str] = mapped_column(String(128), nullable=False)
     value: Mapped[Any] = mapped_column(JSONB, nullable=False)
 
@@ -117,7 +123,8 @@ class OutboxEvent(Base):
     key: Mapped[str] = mapped_column(String(255), nullable=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False)
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
 
 
 class ProcessedEvent(Base):
@@ -128,4 +135,5 @@ class ProcessedEvent(Base):
     consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
     event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False)
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )

@@ -60,7 +60,8 @@ class ClipCaptured(Envelope):
     clip_id: uuid.UUID
     clip: ClipRecord
     plugins: list[str] | None = Field(
-        None, description="Run only these plugins (a reprocess or backfill); all enabled ones if null.")
+        None, description="Run only these plugins (a reprocess or backfill); all enabled ones if null."
+    )
 
 
 class PluginRunStatus(StrEnum):

@@ -45,9 +45,11 @@ class PluginMetadata(BaseModel):
     author: str = Field("", max_length=200)
     plugin_type: str = Field("python", pattern=r"^[a-z][a-z0-9_+-]{0,31}$")
     config_schema: dict[str, Any] | None = Field(
-        None, description="JSON Schema of the configuration; set from `config_model` when omitted")
+        None, description="JSON Schema of the configuration; set from `config_model` when omitted"
+    )
     enabled_by_default: bool = Field(
-        False, description="Enable when first discovered (built-ins); others wait for the API")
+        False, description="Enable when first discovered (built-ins); others wait for the API"
+    )
 
     @field_validator("name")
     @classmethod

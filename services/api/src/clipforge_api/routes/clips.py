@@ -24,8 +24,9 @@ async def create_clip(body: ClipCreate, session: Session, relay: RelayDep, respo
         clip = Clip(id=uuid.uuid4(), clip_metadata=body.metadata, **fields)
         session.add(clip)
         await session.flush()
-        enqueue(session, Topics.CLIP_CAPTURED, str(clip.id),
-                ClipCaptured(clip_id=clip.id, clip=clip_record(clip)))
+        enqueue(
+            session, Topics.CLIP_CAPTURED, str(clip.id), ClipCaptured(clip_id=clip.id, clip=clip_record(clip))
+        )
     relay.wake()
     response.headers["Location"] = f"/api/v1/clips/{clip.id}"
     return clip
@@ -46,6 +47,9 @@ async def list_clips(
     offset: int = Query(0, ge=0, le=1_000_000),
 ) -> dict[str, object]:
     total = await session.scalar(select(func.count()).select_from(Clip))
-    items = (await session.scalars(
-        select(Clip).order_by(Clip.created_at.desc(), Clip.id).limit(limit).offset(offset))).all()
+    items = (
+        await session.scalars(
+            select(Clip).order_by(Clip.created_at.desc(), Clip.id).limit(limit).offset(offset)
+        )
+    ).all()
     return {"items": items, "total": total or 0, "limit": limit, "offset": offset}

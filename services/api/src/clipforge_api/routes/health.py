@@ -34,8 +34,10 @@ async def _broker_ok(request: Request) -> bool:
 async def health(request: Request) -> JSONResponse:
     database, broker = await asyncio.gather(_database_ok(request), _broker_ok(request))
     ok = database and broker
-    body = {"status": "ok" if ok else "degraded",
-            "database": "ok" if database else "unreachable",
-            "broker": "ok" if broker else "unreachable",
-            "outbox_published": request.app.state.relay.published}
+    body = {
+        "status": "ok" if ok else "degraded",
+        "database": "ok" if database else "unreachable",
+        "broker": "ok" if broker else "unreachable",
+        "outbox_published": request.app.state.relay.published,
+    }
     return JSONResponse(body, status_code=200 if ok else 503)

@@ -1,0 +1,100 @@
+"""The foundation against the real servers: schema, health, outbox publishing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from clipforge.db.models import Base, OutboxEvent
+from clipforge.settings import Settings
+from clipforge_api.app import create_app
+from clipforge_devstack.paths import free_port
+from tests.kafka_reader import KafkaReader
+
+pytestmark = pytest.mark.integration
+
+SEED_CLIP = {"title": "Epic Victory", "file_path": "/clips/epic_victory.mp4",
+             "game_name": "Counter-Strike 2", "duration": 45, "resolution": "1920x1080", "fps": 60}
+
+
+async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata))
+    assert diff == []
+
+
+async def test_health_is_200_when_database_and_broker_answer(api: httpx.AsyncClient) -> None:
+    for _ in range(50):
+        response = await api.get("/health")
+        if response.status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+    assert response.json()["broker"] == "ok"
+
+
+@contextlib.asynccontextmanager
+async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            yield client
+
+
+async def test_health_is_503_when_the_broker_is_unreachable(settings: Settings) -> None:
+    dead = settings.model_copy(update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"})
+    async with client_for(dead) as client:
+        response = await client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["broker"] == "unreachable"
+    assert response.json()["database"] == "ok"
+
+
+async def test_health_is_503_when_the_database_is_unreachable(settings: Settings) -> None:
+    dead = settings.model_copy(update={
+        "database_url": f"postgresql+asyncpg://clipforge:clipforge@127.0.0.1:{free_port()}/clipforge"})
+    async with client_for(dead) as client:
+        response = await client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["database"] == "unreachable"
+
+
+async def test_created_clip_is_published_on_clip_captured_and_leaves_the_outbox(
+        api: httpx.AsyncClient, kafka_reader: KafkaReader,
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    created = await api.post("/api/v1/clips", json=SEED_CLIP)
+    assert created.status_code == 201
+    clip_id = created.json()["id"]
+    (event,) = await kafka_reader.wait_for("clip.captured", lambda e: e.get("clip_id") == clip_id)
+    assert event["clip"]["file_path"] == SEED_CLIP["file_path"]
+    assert event["clip"]["status"] == "pending"
+    async with sessions() as session:
+        for _ in range(50):
+            left = await session.scalar(select(func.count()).select_from(OutboxEvent)
+                                        .where(OutboxEvent.key == clip_id))
+            if left == 0:
+                break
+            await asyncio.sleep(0.1)
+    assert left == 0
+
+
+async def test_bad_clip_gets_422_naming_the_field(api: httpx.AsyncClient) -> None:
+    response = await api.post("/api/v1/clips", json={**SEED_CLIP, "resolution": "huge"})
+    assert response.status_code == 422
+    assert any("resolution" in e["loc"] for e in response.json()["detail"])
+
+
+async def test_unknown_clip_is_404(api: httpx.AsyncClient) -> None:
+    response = await api.get("/api/v1/clips/00000000-0000-0000-0000-000000000000")
+    assert response.status_code == 404

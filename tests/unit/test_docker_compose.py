@@ -1,0 +1,71 @@
+"""docker-compose.yml cannot run here (no Docker engine), so check it agrees with the code:
+service names, ports, build targets, and the environment variables the settings read."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from clipforge.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return data
+
+
+def setting_env_names() -> set[str]:
+    names = set()
+    for field in Settings.model_fields.values():
+        alias = field.validation_alias
+        names.update(getattr(alias, "choices", []))
+    return names
+
+
+def test_services_and_ports() -> None:
+    services = compose()["services"]
+    assert {"postgres", "kafka", "init", "api", "plugin-runner", "metadata"} <= services.keys()
+    assert "8000:8000" in services["api"]["ports"]
+    assert "9092:9092" in services["kafka"]["ports"]
+    assert "5432:5432" in services["postgres"]["ports"]
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    # scalable with --scale: no fixed name, no published port
+    assert "container_name" not in services["plugin-runner"]
+    assert "ports" not in services["plugin-runner"]
+
+
+def test_every_clipforge_variable_is_one_the_code_reads() -> None:
+    known = setting_env_names()
+    for name in ("api", "plugin-runner", "metadata", "init"):
+        env = compose()["services"][name]["environment"]
+        assert set(env) <= known, f"{name}: unknown variables {set(env) - known}"
+        assert {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"} <= set(env)
+
+
+def test_urls_point_at_the_compose_services() -> None:
+    env = compose()["services"]["api"]["environment"]
+    assert "@postgres:5432/" in env["DATABASE_URL"]
+    assert env["DATABASE_URL"].startswith("postgresql+asyncpg://")
+    host = env["KAFKA_BOOTSTRAP_SERVERS"].split(":")[0]
+    kafka_env = compose()["services"]["kafka"]["environment"]
+    assert f"//{env['KAFKA_BOOTSTRAP_SERVERS']}" in kafka_env["KAFKA_ADVERTISED_LISTENERS"]
+    assert host == "kafka"
+
+
+def test_health_conditions_and_build_targets() -> None:
+    services = compose()["services"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    targets = set(re.findall(r"^FROM \S+ AS (\S+)$", dockerfile, re.M))
+    for name in ("api", "plugin-runner", "metadata", "init"):
+        target = services[name]["build"]["target"]
+        assert target in targets, f"{name} builds missing target {target}"
+    for name in ("postgres", "kafka"):
+        assert "healthcheck" in services[name]
+    assert services["init"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+    for name in ("api", "plugin-runner", "metadata"):
+        assert services[name]["depends_on"]["init"]["condition"] == "service_completed_successfully"

@@ -21,14 +21,21 @@ from tests.kafka_reader import KafkaReader
 
 pytestmark = pytest.mark.integration
 
-SEED_CLIP = {"title": "Epic Victory", "file_path": "/clips/epic_victory.mp4",
-             "game_name": "Counter-Strike 2", "duration": 45, "resolution": "1920x1080", "fps": 60}
+SEED_CLIP = {
+    "title": "Epic Victory",
+    "file_path": "/clips/epic_victory.mp4",
+    "game_name": "Counter-Strike 2",
+    "duration": 45,
+    "resolution": "1920x1080",
+    "fps": 60,
+}
 
 
 async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         diff = await conn.run_sync(
-            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata))
+            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+        )
     assert diff == []
 
 
@@ -62,8 +69,9 @@ async def test_health_is_503_when_the_broker_is_unreachable(settings: Settings) 
 
 
 async def test_health_is_503_when_the_database_is_unreachable(settings: Settings) -> None:
-    dead = settings.model_copy(update={
-        "database_url": f"postgresql+asyncpg://clipforge:clipforge@127.0.0.1:{free_port()}/clipforge"})
+    dead = settings.model_copy(
+        update={"database_url": f"postgresql+asyncpg://clipforge:clipforge@127.0.0.1:{free_port()}/clipforge"}
+    )
     async with client_for(dead) as client:
         response = await client.get("/health")
     assert response.status_code == 503
@@ -71,8 +79,8 @@ async def test_health_is_503_when_the_database_is_unreachable(settings: Settings
 
 
 async def test_created_clip_is_published_on_clip_captured_and_leaves_the_outbox(
-        api: httpx.AsyncClient, kafka_reader: KafkaReader,
-        sessions: async_sessionmaker[AsyncSession]) -> None:
+    api: httpx.AsyncClient, kafka_reader: KafkaReader, sessions: async_sessionmaker[AsyncSession]
+) -> None:
     created = await api.post("/api/v1/clips", json=SEED_CLIP)
     assert created.status_code == 201
     clip_id = created.json()["id"]
@@ -81,8 +89,9 @@ async def test_created_clip_is_published_on_clip_captured_and_leaves_the_outbox(
     assert event["clip"]["status"] == "pending"
     async with sessions() as session:
         for _ in range(50):
-            left = await session.scalar(select(func.count()).select_from(OutboxEvent)
-                                        .where(OutboxEvent.key == clip_id))
+            left = await session.scalar(
+                select(func.count()).select_from(OutboxEvent).where(OutboxEvent.key == clip_id)
+            )
             if left == 0:
                 break
             await asyncio.sleep(0.1)

@@ -9,8 +9,14 @@ from pydantic import ValidationError
 
 from clipforge_api.schemas import ClipCreate
 
-SEED = {"title": "Epic Victory", "file_path": "/clips/epic_victory.mp4", "game_name": "Counter-Strike 2",
-        "duration": 45, "resolution": "1920x1080", "fps": 60}
+SEED = {
+    "title": "Epic Victory",
+    "file_path": "/clips/epic_victory.mp4",
+    "game_name": "Counter-Strike 2",
+    "duration": 45,
+    "resolution": "1920x1080",
+    "fps": 60,
+}
 
 
 def test_seed_body_is_valid() -> None:
@@ -21,9 +27,20 @@ def test_seed_body_is_valid() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("title", ""), ("title", "x" * 201), ("resolution", "1920*1080"), ("resolution", "0x0"),
-     ("fps", 0), ("fps", -1), ("duration", -1), ("file_size", -5), ("tags", ["x" * 51]),
-     ("metadata", {"plugins": {}}), ("file_path", "a\x00b"), ("unknown_field", 1)],
+    [
+        ("title", ""),
+        ("title", "x" * 201),
+        ("resolution", "1920*1080"),
+        ("resolution", "0x0"),
+        ("fps", 0),
+        ("fps", -1),
+        ("duration", -1),
+        ("file_size", -5),
+        ("tags", ["x" * 51]),
+        ("metadata", {"plugins": {}}),
+        ("file_path", "a\x00b"),
+        ("unknown_field", 1),
+    ],
 )
 def test_bad_fields_are_named(field: str, value: Any) -> None:
     with pytest.raises(ValidationError) as err:
@@ -33,4 +50,5 @@ def test_bad_fields_are_named(field: str, value: Any) -> None:
 
 def test_naive_recorded_at_is_taken_as_utc() -> None:
     clip = ClipCreate.model_validate({**SEED, "recorded_at": "2026-01-02T03:04:05"})
-    assert clip.recorded_at is not None and clip.recorded_at.utcoffset() is not None
+    assert clip.recorded_at is not None
+    assert clip.recorded_at.utcoffset() is not None

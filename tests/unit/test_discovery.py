@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from clipforge.sdk import ClipData
 from clipforge_plugin_runner.discovery import builtin_plugin_dir, discover, scan_folder
 
-SEED_PLUGIN = '''
+SEED_PLUGIN = """
 from clipforge.sdk import PluginBase, PluginMetadata
 
 class MyPlugin(PluginBase):
@@ -24,7 +25,7 @@ class MyPlugin(PluginBase):
         # Process clip data
         clip_data["metadata"]["processed_by"] = "my_plugin"
         return clip_data
-'''
+"""
 
 
 def test_seed_example_plugin_is_discovered_from_a_folder(tmp_path: Path) -> None:
@@ -32,8 +33,9 @@ def test_seed_example_plugin_is_discovered_from_a_folder(tmp_path: Path) -> None
     (found,) = scan_folder(tmp_path)
     assert found.name == "my_plugin"
     assert found.error is None
-    assert found.metadata is not None and found.metadata.display_name == "My Awesome Plugin"
-    clip = {"metadata": {}}
+    assert found.metadata is not None
+    assert found.metadata.display_name == "My Awesome Plugin"
+    clip: ClipData = {"metadata": {}}
     assert found.instantiate().on_clip_captured(clip) == {"metadata": {"processed_by": "my_plugin"}}
 
 
@@ -41,7 +43,8 @@ def test_broken_file_is_reported_not_raised(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text("import does_not_exist\n")
     (found,) = scan_folder(tmp_path)
     assert found.name == "broken"
-    assert found.error is not None and "does_not_exist" in found.error
+    assert found.error is not None
+    assert "does_not_exist" in found.error
 
 
 def test_reload_picks_up_changed_code(tmp_path: Path) -> None:
@@ -49,14 +52,15 @@ def test_reload_picks_up_changed_code(tmp_path: Path) -> None:
     path.write_text(SEED_PLUGIN)
     (found,) = scan_folder(tmp_path)
     path.write_text(SEED_PLUGIN.replace('"processed_by"', '"handled_by"'))
-    clip = {"metadata": {}}
+    clip: ClipData = {"metadata": {}}
     found.instantiate(reload=True).on_clip_captured(clip)
     assert clip == {"metadata": {"handled_by": "my_plugin"}}
 
 
 def test_builtin_folder_and_entry_point_give_one_highlight_detector() -> None:
     folder = builtin_plugin_dir()
-    assert folder is not None and (folder / "highlight_detector").is_dir()
+    assert folder is not None
+    assert (folder / "highlight_detector").is_dir()
     found = discover([folder])
     assert found["highlight_detector"].source == "folder"
     assert found["highlight_detector"].error is None

@@ -20,7 +20,7 @@ def compose() -> dict[str, Any]:
 
 
 def setting_env_names() -> set[str]:
-    names = set()
+    names: set[str] = set()
     for field in Settings.model_fields.values():
         alias = field.validation_alias
         names.update(getattr(alias, "choices", []))

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from clipforge.sdk import PluginContext
+from typing import Any
+
 from highlight_detector import HighlightDetector
+
+from clipforge.sdk import PluginContext
 
 
 def test_marks_moments_inside_the_clip_and_returns_clip_data() -> None:
     plugin = HighlightDetector()
-    clip = {"id": "0b5f", "duration": 45.0, "metadata": {}}
+    clip: dict[str, Any] = {"id": "0b5f", "duration": 45.0, "metadata": {}}
     out = plugin.on_clip_captured(clip)
     assert out is clip
     moments = clip["metadata"]["highlights"]
@@ -19,14 +22,14 @@ def test_configuration_limits_and_filters() -> None:
 
     plugin = HighlightDetector()
     plugin.context = PluginContext(logging.getLogger("t"), {"max_highlights": 5, "min_confidence": 1.0})
-    clip = {"id": "x", "duration": 10.0, "metadata": {}}
+    clip: dict[str, Any] = {"id": "x", "duration": 10.0, "metadata": {}}
     plugin.on_clip_captured(clip)
     assert len(clip["metadata"]["highlights"]) <= 5
     assert all(m["confidence"] == 1.0 for m in clip["metadata"]["highlights"])
 
 
 def test_no_duration_no_moments() -> None:
-    clip = {"id": "x", "duration": None, "metadata": {}}
+    clip: dict[str, Any] = {"id": "x", "duration": None, "metadata": {}}
     HighlightDetector().on_clip_captured(clip)
     assert clip["metadata"]["highlights"] == []
 
@@ -34,5 +37,5 @@ def test_no_duration_no_moments() -> None:
 def test_metadata_declares_its_config_schema() -> None:
     meta = HighlightDetector.describe(HighlightDetector().metadata)
     assert meta.name == "highlight_detector"
-    assert meta.config_schema is not None
-    assert set(meta.config_schema["properties"]) == {"max_highlights", "min_confidence"}
+    schema: dict[str, Any] = meta.config_schema or {}
+    assert set(schema["properties"]) == {"max_highlights", "min_confidence"}

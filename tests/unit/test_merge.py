@@ -10,8 +10,13 @@ from clipforge_metadata.merge import RUN_KEY, clip_status, merge_results
 
 
 def processed(*results: PluginResult, at: datetime | None = None) -> ClipProcessed:
-    return ClipProcessed(clip_id=uuid.uuid4(), source_event_id=uuid.uuid4(), runner="r",
-                         results=list(results), occurred_at=at or datetime.now(UTC))
+    return ClipProcessed(
+        clip_id=uuid.uuid4(),
+        source_event_id=uuid.uuid4(),
+        runner="r",
+        results=list(results),
+        occurred_at=at or datetime.now(UTC),
+    )
 
 
 def ok(name: str, **result: object) -> PluginResult:

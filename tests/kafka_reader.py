@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 
 class KafkaReader:
@@ -40,6 +40,31 @@ class KafkaReader:
                         if match(event):
                             found.append(event)
         return found
+
+    async def read_all(self, topic: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Every event on the topic, up to its end offsets at the time of the call."""
+        # Subscribing makes the consumer fetch the topic's metadata; then assign by hand.
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=self._bootstrap, group_id=None, enable_auto_commit=False
+        )
+        self._consumers.append(consumer)
+        await consumer.start()
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or set())]
+        assert partitions, f"topic {topic} has no partitions"
+        consumer.unsubscribe()
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        events: list[dict[str, Any]] = []
+
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+        async with asyncio.timeout(timeout):
+            while await behind():
+                for records in (await consumer.getmany(*partitions, timeout_ms=200)).values():
+                    events += [json.loads(r.value) for r in records]
+        return events
 
     async def close(self) -> None:
         for consumer in self._consumers:

@@ -10,6 +10,7 @@ Each source is chosen per server, so one can be given and the other started.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -18,6 +19,8 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from clipforge_devstack.kafka import LocalKafka
 from clipforge_devstack.paths import free_port
@@ -98,3 +101,24 @@ def real_servers() -> Iterator[Servers]:
         database_url, pg_source = stack.enter_context(_postgres(stack))
         bootstrap, kafka_source = stack.enter_context(_kafka(stack))
         yield Servers(database_url, bootstrap, f"postgres={pg_source} kafka={kafka_source}")
+
+
+async def fresh_database(database_url: str) -> str:
+    """A new, migrated database on the same server: for tests whose relays or fuzzing must not
+    share rows with the rest of the session."""
+    import asyncpg
+
+    from clipforge.db.migrate import upgrade
+
+    url = make_url(database_url)
+    name = f"clipforge_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(
+        user=url.username, password=url.password, host=url.host, port=url.port, database=url.database
+    )
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    new_url = url.set(database=name).render_as_string(hide_password=False)
+    await asyncio.to_thread(upgrade, new_url)
+    return new_url

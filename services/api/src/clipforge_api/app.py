@@ -10,8 +10,10 @@ from fastapi import FastAPI
 from clipforge.db.engine import make_engine, make_sessionmaker
 from clipforge.messaging import make_broker
 from clipforge.settings import Settings, get_settings
+from clipforge_api.errors import install_error_handlers
+from clipforge_api.limits import BodySizeLimit
 from clipforge_api.outbox import Relay
-from clipforge_api.routes import clips, health
+from clipforge_api.routes import clips, health, plugins
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,6 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
     )
+    app.add_middleware(BodySizeLimit)
     app.include_router(health.router)
     app.include_router(clips.router)
+    app.include_router(plugins.router)
+
+    install_error_handlers(app)
     return app

@@ -4,8 +4,8 @@ Kafka is away.
 
 The relay drains right after each commit (`wake()`) and sweeps on a timer for anything left
 over (another replica's rows, or rows from while Kafka was down). Several relays may run, one per
-API replica: each row is taken under `FOR UPDATE SKIP LOCKED`, and a transaction-scoped advisory
-lock on the row's key makes one relay at a time own a key, so one clip's events leave in order.
+API replica: each row is taken under `FOR UPDATE SKIP LOCKED`, and a relay publishes a row only
+when no earlier row of its key is held elsewhere, so one clip's events leave in order.
 """
 
 from __future__ import annotations
@@ -26,12 +26,20 @@ from clipforge.messaging import publish_raw
 
 log = logging.getLogger(__name__)
 
+# Claim a batch (rows other relays hold are skipped), then keep only the rows with no earlier
+# row of the same key outside the batch: that earlier row belongs to another relay (or to
+# nobody yet), and this key must wait for it. So every key's events leave in id order, which is
+# their commit order because every change locks its clip (or plugin) row before it enqueues.
 CLAIM = text("""
-    SELECT id, topic, key, payload::text AS payload FROM outbox
-    WHERE pg_try_advisory_xact_lock(hashtext(key))
-    ORDER BY id
-    LIMIT :limit
-    FOR UPDATE SKIP LOCKED
+    WITH batch AS (
+        SELECT id, topic, key, payload FROM outbox ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
+    )
+    SELECT b.id, b.topic, b.key, b.payload::text AS payload FROM batch b
+    WHERE NOT EXISTS (
+        SELECT 1 FROM outbox o
+        WHERE o.key = b.key AND o.id < b.id AND o.id NOT IN (SELECT id FROM batch)
+    )
+    ORDER BY b.id
 """)
 
 
@@ -88,7 +96,7 @@ class Relay:
         backoff = 0.5
         while True:
             try:
-                while await self.drain() == self._batch_size:
+                while await self.drain():
                     pass
                 backoff = 0.5
             except Exception as exc:

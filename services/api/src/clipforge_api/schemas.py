@@ -1,15 +1,21 @@
-"""Request and response bodies. Every field is bounded, so bad input is a 422 naming the field."""
+"""Request and response bodies. Every field is bounded, so bad input is a 422 naming the field
+and the reason, never a database error."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from clipforge.sdk.plugin import NAME_PATTERN, VERSION_PATTERN
 
 T = TypeVar("T")
 
+MAX_JSON_DEPTH = 32
 RESERVED_METADATA_KEYS = frozenset({"plugins"})
 
 
@@ -17,6 +23,25 @@ def _no_nul(v: str) -> str:
     if "\x00" in v:
         raise ValueError("must not contain NUL characters")
     return v
+
+
+def _json_safe(value: Any, depth: int = 0) -> Any:
+    """Postgres JSONB takes no NUL in strings and no NaN/Infinity; refuse them here, with the
+    reason, rather than fail in the database."""
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, str):
+        _no_nul(value)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("numbers must be finite")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _no_nul(k)
+            _json_safe(v, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _json_safe(v, depth + 1)
+    return value
 
 
 def _aware(v: datetime | None) -> datetime | None:
@@ -30,7 +55,15 @@ def _user_metadata(v: dict[str, Any]) -> dict[str, Any]:
     reserved = RESERVED_METADATA_KEYS & v.keys()
     if reserved:
         raise ValueError(f"key(s) {sorted(reserved)} are reserved for plugin results")
-    return v
+    return _json_safe(v)  # type: ignore[no-any-return]
+
+
+# `module:attribute`, or a relative path inside a plugin folder. Every path segment starts with a
+# letter, digit or underscore, so no segment can be `.` or `..` and no path can start with `/`:
+# nothing can point the runner outside its plugin folders. A pattern (not code) so that the
+# OpenAPI document states the rule too.
+_SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
+ENTRY_POINT_PATTERN = rf"^([A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*|{_SEGMENT}(/{_SEGMENT})*)$"
 
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_no_nul)]
@@ -41,10 +74,27 @@ Codec = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,32}$")]
 Tag = Annotated[Text, StringConstraints(min_length=1, max_length=50)]
 Timestamp = Annotated[datetime, AfterValidator(_aware)]
 UserMetadata = Annotated[dict[str, Any], AfterValidator(_user_metadata)]
+JsonValue = Annotated[Any, AfterValidator(_json_safe)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_json_safe)]
+PluginName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+Version = Annotated[str, StringConstraints(pattern=VERSION_PATTERN, max_length=64)]
+PluginType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_+-]{0,31}$")]
+EntryPoint = Annotated[str, StringConstraints(max_length=512, pattern=ENTRY_POINT_PATTERN)]
+ConfigKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")]
+
+# -- clips -------------------------------------------------------------------------------------
+
+
+class ClipStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    COMPLETED_WITH_ERRORS = "completed_with_errors"
+    FAILED = "failed"
 
 
 class ClipFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     description: Annotated[Text, StringConstraints(max_length=5000)] | None = None
     resolution: Resolution | None = Field(None, description="WIDTHxHEIGHT, e.g. 1920x1080")
@@ -62,6 +112,23 @@ class ClipCreate(ClipFields):
     file_path: FilePath
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     metadata: UserMetadata = Field(default_factory=dict)
+
+
+class ClipUpdate(ClipFields):
+    """Only the fields sent change. `metadata` replaces the user's keys; plugin results stay."""
+
+    title: Title | None = None
+    file_path: FilePath | None = None
+    tags: list[Tag] | None = Field(None, max_length=50)
+    metadata: UserMetadata | None = None
+
+    @field_validator("title", "file_path")
+    @classmethod
+    def _not_null(cls, v: str | None) -> str:
+        # Validators do not run on defaults, so None here was sent explicitly.
+        if v is None:
+            raise ValueError("may be changed but not set to null")
+        return v
 
 
 class ClipOut(BaseModel):
@@ -82,6 +149,102 @@ class ClipOut(BaseModel):
     tags: list[str]
     metadata: dict[str, Any] = Field(validation_alias="clip_metadata")
     recorded_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ClipSort(StrEnum):
+    RECORDED_AT = "recorded_at"
+    CREATED_AT = "created_at"
+    DURATION = "duration"
+    TITLE = "title"
+
+
+class SortOrder(StrEnum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+class ClipStats(BaseModel):
+    total_clips: int
+    by_status: dict[str, int]
+    by_game: dict[str, int] = Field(description="clip counts per game_name (clips without one: '')")
+    total_duration: float = Field(description="seconds")
+    total_file_size: int = Field(description="bytes")
+
+
+# -- plugins -----------------------------------------------------------------------------------
+
+
+class PluginCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: PluginName = Field(description="unique snake_case id, 2-64 characters")
+    display_name: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
+    description: Annotated[Text, StringConstraints(max_length=2000)] | None = None
+    version: Version = Field(description="semantic version, e.g. 1.2.0")
+    author: Annotated[Text, StringConstraints(max_length=200)] | None = None
+    plugin_type: PluginType = "python"
+    entry_point: EntryPoint | None = None
+    install_path: EntryPoint | None = None
+    enabled: bool = False
+    metadata: JsonObject = Field(default_factory=dict)
+
+
+class PluginUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: Annotated[Text, StringConstraints(min_length=1, max_length=200)] | None = None
+    description: Annotated[Text, StringConstraints(max_length=2000)] | None = None
+    version: Version | None = None
+    author: Annotated[Text, StringConstraints(max_length=200)] | None = None
+    plugin_type: PluginType | None = None
+    entry_point: EntryPoint | None = None
+    install_path: EntryPoint | None = None
+    enabled: bool | None = None
+    metadata: JsonObject | None = None
+
+
+class PluginOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    display_name: str
+    description: str | None
+    version: str
+    author: str | None
+    plugin_type: str
+    entry_point: str | None
+    install_path: str | None
+    enabled: bool
+    metadata: dict[str, Any] = Field(validation_alias="plugin_metadata")
+    source: str = Field(description="'api' (registered by hand) or 'discovered' (found by a runner)")
+    load_error: str | None = Field(description="the last import or initialize() failure a runner saw")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConfigCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: ConfigKey
+    value: JsonValue
+
+
+class ConfigUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    value: JsonValue
+
+
+class ConfigOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    plugin_id: int
+    key: str
+    value: Any
     created_at: datetime
     updated_at: datetime
 

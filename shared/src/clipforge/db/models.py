@@ -69,6 +69,9 @@ class Clip(TimestampMixin, Base):
         Index("ix_clips_recorded_at", "recorded_at"),
         Index("ix_clips_created_at", "created_at"),
         Index("ix_clips_tags", "tags", postgresql_using="gin"),
+        Index(
+            "ix_clips_title_trgm", "title", postgresql_using="gin", postgresql_ops={"title": "gin_trgm_ops"}
+        ),
     )
 
 
@@ -125,6 +128,8 @@ class OutboxEvent(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+
+    __table_args__ = (Index("ix_outbox_key_id", "key", "id"),)
 
 
 class ProcessedEvent(Base):

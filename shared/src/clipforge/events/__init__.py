@@ -8,9 +8,11 @@ clip id, so one clip's events stay in order within a partition. Adding an option
 
 from clipforge.events.contracts import (
     ClipCaptured,
+    ClipDeleted,
     ClipEnriched,
     ClipProcessed,
     ClipRecord,
+    ClipUpdated,
     DeadLetter,
     Envelope,
     PluginChanged,
@@ -22,9 +24,11 @@ from clipforge.events.topics import Topics
 
 __all__ = [
     "ClipCaptured",
+    "ClipDeleted",
     "ClipEnriched",
     "ClipProcessed",
     "ClipRecord",
+    "ClipUpdated",
     "DeadLetter",
     "Envelope",
     "PluginChanged",

@@ -64,6 +64,22 @@ class ClipCaptured(Envelope):
     )
 
 
+class ClipUpdated(Envelope):
+    """A user changed a clip's fields; `changed` names them. Plugins do not run again."""
+
+    event_type: Literal["clip.updated"] = "clip.updated"
+    clip_id: uuid.UUID
+    changed: list[str]
+    clip: ClipRecord
+
+
+class ClipDeleted(Envelope):
+    """A clip was deleted; results still in flight for it are dropped."""
+
+    event_type: Literal["clip.deleted"] = "clip.deleted"
+    clip_id: uuid.UUID
+
+
 class PluginRunStatus(StrEnum):
     OK = "ok"
     ERROR = "error"

@@ -7,6 +7,8 @@ class Topics:
     CLIP_CAPTURED = "clip.captured"
     CLIP_PROCESSED = "clip.processed"
     CLIP_ENRICHED = "clip.enriched"
+    CLIP_UPDATED = "clip.updated"
+    CLIP_DELETED = "clip.deleted"
     PLUGIN_CHANGED = "plugin.changed"
 
     @staticmethod
@@ -15,5 +17,5 @@ class Topics:
 
     @classmethod
     def all(cls) -> list[str]:
-        main = [cls.CLIP_CAPTURED, cls.CLIP_PROCESSED, cls.CLIP_ENRICHED, cls.PLUGIN_CHANGED]
-        return main + [cls.dlq(t) for t in main]
+        consumed = [cls.CLIP_CAPTURED, cls.CLIP_PROCESSED, cls.CLIP_ENRICHED, cls.PLUGIN_CHANGED]
+        return [*consumed, cls.CLIP_UPDATED, cls.CLIP_DELETED, *(cls.dlq(t) for t in consumed)]

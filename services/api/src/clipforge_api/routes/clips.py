@@ -1,27 +1,55 @@
-"""Clips: stored, announced on `clip.captured`, enriched by plugins."""
+"""Clips: stored, announced on Kafka through the outbox, enriched by plugins."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipforge.db.models import Clip
 from clipforge.db.records import clip_record
-from clipforge.events import ClipCaptured, Topics
+from clipforge.events import ClipCaptured, ClipDeleted, ClipUpdated, Topics
 from clipforge_api.deps import RelayDep, Session
 from clipforge_api.outbox import enqueue
-from clipforge_api.schemas import ClipCreate, ClipOut, Page
+from clipforge_api.schemas import (
+    ClipCreate,
+    ClipOut,
+    ClipSort,
+    ClipStats,
+    ClipStatus,
+    ClipUpdate,
+    Page,
+    SortOrder,
+    Tag,
+    Timestamp,
+)
 
 router = APIRouter(prefix="/api/v1/clips", tags=["clips"])
+
+SORT_COLUMNS = {
+    ClipSort.RECORDED_AT: Clip.recorded_at,
+    ClipSort.CREATED_AT: Clip.created_at,
+    ClipSort.DURATION: Clip.duration,
+    ClipSort.TITLE: Clip.title,
+}
+
+
+async def _locked_clip(session: AsyncSession, clip_id: uuid.UUID) -> Clip:
+    clip = await session.scalar(select(Clip).where(Clip.id == clip_id).with_for_update())
+    if clip is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"clip {clip_id} not found")
+    return clip
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ClipOut)
 async def create_clip(body: ClipCreate, session: Session, relay: RelayDep, response: Response) -> Clip:
+    """Store a clip; its `clip.captured` event commits with it and the plugins run on it."""
     async with session.begin():
-        fields = body.model_dump(exclude={"metadata"})
-        clip = Clip(id=uuid.uuid4(), clip_metadata=body.metadata, **fields)
+        clip = Clip(id=uuid.uuid4(), clip_metadata=body.metadata, **body.model_dump(exclude={"metadata"}))
         session.add(clip)
         await session.flush()
         enqueue(
@@ -32,6 +60,30 @@ async def create_clip(body: ClipCreate, session: Session, relay: RelayDep, respo
     return clip
 
 
+@router.get("/stats/summary", response_model=ClipStats)
+async def clip_stats(session: Session) -> ClipStats:
+    """Totals, counts by status and by game, summed duration and file size."""
+    totals = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(Clip.duration), 0.0),
+                func.coalesce(func.sum(Clip.file_size), 0),
+            )
+        )
+    ).one()
+    by_status = (await session.execute(select(Clip.status, func.count()).group_by(Clip.status))).all()
+    game = func.coalesce(Clip.game_name, "")
+    by_game = (await session.execute(select(game, func.count()).group_by(game))).all()
+    return ClipStats(
+        total_clips=totals[0],
+        total_duration=float(totals[1] or 0),
+        total_file_size=int(totals[2] or 0),
+        by_status={s: n for s, n in by_status},
+        by_game={g: n for g, n in by_game},
+    )
+
+
 @router.get("/{clip_id}", response_model=ClipOut)
 async def get_clip(clip_id: uuid.UUID, session: Session) -> Clip:
     clip = await session.get(Clip, clip_id)
@@ -40,16 +92,104 @@ async def get_clip(clip_id: uuid.UUID, session: Session) -> Clip:
     return clip
 
 
+def _filtered(
+    query: Select[Any],
+    game_name: str | None,
+    game_id: str | None,
+    clip_status: ClipStatus | None,
+    tag: str | None,
+    q: str | None,
+    recorded_after: datetime | None,
+    recorded_before: datetime | None,
+) -> Select[Any]:
+    if game_name is not None:
+        query = query.where(Clip.game_name == game_name)
+    if game_id is not None:
+        query = query.where(Clip.game_id == game_id)
+    if clip_status is not None:
+        query = query.where(Clip.status == clip_status.value)
+    if tag is not None:
+        query = query.where(Clip.tags.contains([tag]))
+    if q:
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Clip.title.ilike(f"%{escaped}%", escape="\\"))
+    if recorded_after is not None:
+        query = query.where(Clip.recorded_at >= recorded_after)
+    if recorded_before is not None:
+        query = query.where(Clip.recorded_at < recorded_before)
+    return query
+
+
 @router.get("", response_model=Page[ClipOut])
 async def list_clips(
     session: Session,
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=1_000_000),
-) -> dict[str, object]:
-    total = await session.scalar(select(func.count()).select_from(Clip))
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    game_name: Annotated[str | None, Query(max_length=200)] = None,
+    game_id: Annotated[str | None, Query(max_length=100)] = None,
+    clip_status: Annotated[ClipStatus | None, Query(alias="status")] = None,
+    tag: Annotated[Tag | None, Query()] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="text in the title (case-insensitive)")
+    ] = None,
+    recorded_after: Annotated[Timestamp | None, Query(description="recorded_at ≥ this")] = None,
+    recorded_before: Annotated[Timestamp | None, Query(description="recorded_at < this")] = None,
+    sort: ClipSort = ClipSort.CREATED_AT,
+    order: SortOrder = SortOrder.DESC,
+) -> dict[str, Any]:
+    for name, value in (("game_name", game_name), ("game_id", game_id), ("q", q)):
+        if value is not None and "\x00" in value:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                [{"loc": ["query", name], "msg": "must not contain NUL", "type": "value_error"}],
+            )
+    filters = (game_name, game_id, clip_status, tag, q, recorded_after, recorded_before)
+    total = await session.scalar(_filtered(select(func.count()).select_from(Clip), *filters))
+    column = SORT_COLUMNS[sort]
+    ordering = column.asc().nulls_last() if order is SortOrder.ASC else column.desc().nulls_last()
     items = (
         await session.scalars(
-            select(Clip).order_by(Clip.created_at.desc(), Clip.id).limit(limit).offset(offset)
+            _filtered(select(Clip), *filters).order_by(ordering, Clip.id).limit(limit).offset(offset)
         )
     ).all()
     return {"items": items, "total": total or 0, "limit": limit, "offset": offset}
+
+
+@router.put("/{clip_id}", response_model=ClipOut)
+async def update_clip(clip_id: uuid.UUID, body: ClipUpdate, session: Session, relay: RelayDep) -> Clip:
+    """Change the fields sent. `metadata` replaces the user's own keys; plugin results stay."""
+    changes = body.model_dump(exclude_unset=True)
+    async with session.begin():
+        clip = await _locked_clip(session, clip_id)
+        if "metadata" in changes:
+            user = changes.pop("metadata") or {}
+            plugins = (clip.clip_metadata or {}).get("plugins")
+            clip.clip_metadata = {**user, **({"plugins": plugins} if plugins is not None else {})}
+            changed = ["metadata"]
+        else:
+            changed = []
+        for field, value in changes.items():
+            setattr(clip, field, value if field != "tags" else (value or []))
+            changed.append(field)
+        if changed:
+            await session.flush()
+            await session.refresh(clip)
+            enqueue(
+                session,
+                Topics.CLIP_UPDATED,
+                str(clip.id),
+                ClipUpdated(clip_id=clip.id, changed=sorted(changed), clip=clip_record(clip)),
+            )
+    if changed:
+        relay.wake()
+    return clip
+
+
+@router.delete("/{clip_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_clip(clip_id: uuid.UUID, session: Session, relay: RelayDep) -> Response:
+    async with session.begin():
+        clip = await _locked_clip(session, clip_id)
+        await session.delete(clip)
+        enqueue(session, Topics.CLIP_DELETED, str(clip_id), ClipDeleted(clip_id=clip_id))
+    relay.wake()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,39 @@
+"""Plugin configuration checked against the JSON Schema the plugin declares.
+
+`timeout_s` is the runner's own key (the plugin's time limit), so it is checked here and kept
+out of the plugin's schema check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+RUNNER_KEYS = {"timeout_s"}
+MAX_TIMEOUT_S = 300
+
+
+def validate_config(schema: dict[str, Any] | None, config: dict[str, Any]) -> list[dict[str, Any]]:
+    """FastAPI-shaped error entries (empty when the configuration is valid)."""
+    errors: list[dict[str, Any]] = []
+    timeout = config.get("timeout_s")
+    if "timeout_s" in config and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_TIMEOUT_S
+    ):
+        errors.append(_error(["timeout_s"], f"must be a number of seconds in (0, {MAX_TIMEOUT_S}]"))
+    if not schema:
+        return errors
+    plugin_config = {k: v for k, v in config.items() if k not in RUNNER_KEYS}
+    try:
+        validator = Draft202012Validator(schema)
+        found = sorted(validator.iter_errors(plugin_config), key=lambda e: list(e.absolute_path))
+    except SchemaError as exc:
+        return [*errors, _error([], f"the plugin's declared config schema is invalid: {exc.message}")]
+    errors += [_error([str(p) for p in e.absolute_path], e.message) for e in found]
+    return errors
+
+
+def _error(path: list[str], message: str) -> dict[str, Any]:
+    return {"loc": ["body", "config", *path], "msg": message, "type": "config_schema"}

@@ -1,0 +1,23 @@
+"""Index the outbox by key, for the relay's per-key ordering check.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-25
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_outbox_key_id", "outbox", ["key", "id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_outbox_key_id", "outbox")

@@ -1,0 +1,62 @@
+"""schemathesis against the served OpenAPI document: no request, however malformed, gets a 5xx.
+
+The API under fuzz has a database of its own: the fuzzer's stateful phase enables, disables and
+deletes plugins, which must not reach the other tests' registry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from clipforge_devstack.paths import free_port
+from clipforge_devstack.stack import python_service
+from clipforge_devstack.supervisor import Supervisor
+from tests.e2e.conftest import wait_healthy
+from tests.servers import Servers, fresh_database
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_no_generated_request_gets_a_server_error(servers: Servers) -> None:
+    port = free_port()
+    env = {
+        "DATABASE_URL": await fresh_database(servers.database_url),
+        "KAFKA_BOOTSTRAP_SERVERS": servers.kafka_bootstrap,
+        "API_PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+    }
+    supervisor = Supervisor([python_service("api", "clipforge_api", env)], restart=False)
+    await supervisor.start()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        await wait_healthy(url)
+        fuzzer = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).with_name("schemathesis")),
+            "run",
+            f"{url}/api/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "30",
+            "--seed",
+            "20261125",
+            "--request-timeout",
+            "10",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.DEVNULL,
+        )
+        output, _ = await fuzzer.communicate()
+    finally:
+        await supervisor.stop()
+    report = output.decode(errors="replace")
+    assert fuzzer.returncode == 0, report[-6000:]
+    generated = re.search(r"(\d+) generated, (\d+) passed", report)
+    assert generated, report[-3000:]
+    assert int(generated[1]) > 500
+    assert generated[1] == generated[2], "every generated case passed"

@@ -1,0 +1,191 @@
+"""The transactional outbox: no event lost while Kafka is away, none published twice."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from clipforge.db.engine import make_engine, make_sessionmaker
+from clipforge.db.models import OutboxEvent
+from clipforge.messaging import ensure_topics, make_broker
+from clipforge.settings import Settings
+from clipforge_api.app import create_app
+from clipforge_api.outbox import Relay, enqueue
+from clipforge_devstack.kafka import LocalKafka
+from clipforge_devstack.paths import free_port
+from tests.kafka_reader import KafkaReader
+from tests.servers import Servers, fresh_database
+
+pytestmark = pytest.mark.integration
+
+CLIP = {"title": "While Kafka sleeps", "file_path": "/clips/k.mp4", "duration": 5}
+
+
+@pytest.fixture
+def private_kafka() -> Iterator[LocalKafka]:
+    """A broker of this test's own, so it can be stopped and frozen without harming others."""
+    home = Path(tempfile.mkdtemp(prefix="clipforge-outbox-"))
+    kafka = LocalKafka(home / "kafka", port=free_port(), controller_port=free_port())
+    kafka.start()
+    try:
+        yield kafka
+    finally:
+        kafka.reset()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+async def private_settings(settings: Settings, private_kafka: LocalKafka) -> Settings:
+    """Own broker and own database: no other relay of the session can take these rows."""
+    await ensure_topics(private_kafka.bootstrap, partitions=3)
+    return settings.model_copy(
+        update={
+            "kafka_bootstrap_servers": private_kafka.bootstrap,
+            "database_url": await fresh_database(settings.database_url),
+        }
+    )
+
+
+@pytest.fixture
+async def private_sessions(private_settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(private_settings.database_url, pool_size=2)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def api_on(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            yield client
+
+
+async def timed_create(api: httpx.AsyncClient) -> tuple[str, float]:
+    started = time.monotonic()
+    response = await api.post("/api/v1/clips", json=CLIP)
+    assert response.status_code == 201
+    return response.json()["id"], time.monotonic() - started
+
+
+async def pending(sessions: async_sessionmaker[AsyncSession], keys: list[str]) -> int:
+    async with sessions() as session:
+        return (
+            await session.scalar(
+                select(func.count()).select_from(OutboxEvent).where(OutboxEvent.key.in_(keys))
+            )
+            or 0
+        )
+
+
+async def test_clips_created_while_kafka_is_down_are_published_when_it_returns(
+    private_settings: Settings, private_kafka: LocalKafka, private_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    sessions = private_sessions
+    async with api_on(private_settings) as api:
+        before, _ = await timed_create(api)
+        private_kafka.stop()
+        down = [await timed_create(api) for _ in range(5)]
+        # The API never waits on Kafka: every answer is quick although the broker is gone.
+        assert max(elapsed for _, elapsed in down) < 2.0, down
+        await asyncio.sleep(1.5)
+        assert await pending(sessions, [clip_id for clip_id, _ in down]) == 5, "events wait in the outbox"
+        private_kafka.start()
+        reader = KafkaReader(private_kafka.bootstrap)
+        try:
+            wanted = {clip_id for clip_id, _ in down} | {before}
+            events = await reader.wait_for(
+                "clip.captured", lambda e: e["clip_id"] in wanted, count=6, timeout=90
+            )
+        finally:
+            await reader.close()
+    assert {e["clip_id"] for e in events} == wanted
+    assert await pending(sessions, list(wanted)) == 0
+
+
+async def test_a_frozen_broker_does_not_slow_the_api(
+    private_settings: Settings, private_kafka: LocalKafka
+) -> None:
+    async with api_on(private_settings) as api:
+        await timed_create(api)
+        pid = private_kafka.pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            frozen = [await timed_create(api) for _ in range(3)]
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert max(elapsed for _, elapsed in frozen) < 2.0, frozen
+        reader = KafkaReader(private_kafka.bootstrap)
+        try:
+            wanted = {clip_id for clip_id, _ in frozen}
+            events = await reader.wait_for(
+                "clip.captured", lambda e: e["clip_id"] in wanted, count=3, timeout=90
+            )
+        finally:
+            await reader.close()
+    assert {e["clip_id"] for e in events} == wanted
+
+
+class Numbered(BaseModel):
+    event_id: uuid.UUID
+    key: str
+    seq: int
+
+
+async def test_two_relays_publish_every_row_exactly_once_in_key_order(
+    servers: Servers, kafka_reader: KafkaReader
+) -> None:
+    engine = make_engine(await fresh_database(servers.database_url), pool_size=4)
+    sessions = make_sessionmaker(engine)
+    topic = f"outbox-test-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(servers.kafka_bootstrap, partitions=3)
+    keys = [f"key-{i}" for i in range(100)]
+    relays = [
+        Relay(sessions, make_broker(servers.kafka_bootstrap, client_id=f"relay-{i}"), batch_size=20)
+        for i in range(2)
+    ]
+    for relay in relays:
+        relay.start()
+    try:
+        async with asyncio.timeout(30):
+            while not all(r.connected for r in relays):
+                await asyncio.sleep(0.05)
+        async with sessions() as session, session.begin():
+            for seq in range(3):
+                for key in keys:
+                    enqueue(session, topic, key, Numbered(event_id=uuid.uuid4(), key=key, seq=seq))
+        for relay in relays:
+            relay.wake()
+        events = await kafka_reader.wait_for(topic, lambda e: True, count=300, timeout=60)
+        async with asyncio.timeout(10):
+            while await pending(sessions, keys):
+                await asyncio.sleep(0.1)
+    finally:
+        for relay in relays:
+            await relay.stop()
+            await relay._broker.stop()
+        await engine.dispose()
+    late = await kafka_reader.read_all(topic)  # the relays are stopped: nothing more can come
+    assert len(events) == 300
+    assert len(late) == 300, "a row was published twice"
+    assert len({e["event_id"] for e in late}) == 300
+    assert sum(r.published for r in relays) == 300
+    assert all(r.published > 0 for r in relays), f"both relays took part: {[r.published for r in relays]}"
+    for key in keys:
+        assert [e["seq"] for e in late if e["key"] == key] == [0, 1, 2]

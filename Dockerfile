@@ -1,10 +1,18 @@
 # One image per service, all from this file: `docker build --target api .` (docker compose does it).
+
+# Native example plugins, built from source.
+FROM rust:1-slim AS native
+WORKDIR /src
+COPY plugins/ plugins/
+RUN for manifest in plugins/*/Cargo.toml; do cargo build --release --locked --manifest-path "$manifest"; done
+
 FROM python:3.11-slim AS base
 ENV PYTHONUNBUFFERED=1 UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/app/.venv UV_LINK_MODE=copy
 RUN pip install --no-cache-dir "uv==0.13.8"
 WORKDIR /app
 COPY . .
 RUN uv sync --frozen --all-packages --no-dev
+COPY --from=native /src/plugins/ /app/plugins/
 ENV PATH=/app/.venv/bin:$PATH
 
 FROM base AS api

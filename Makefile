@@ -6,10 +6,11 @@ UV_VERSION := 0.13.8
 TOOLS      := .tools
 UV         := $(TOOLS)/bin/uv
 PY         := .venv/bin/python
+CARGO      := $(shell command -v cargo || echo $(HOME)/.cargo/bin/cargo)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: help bootstrap deps dev up down status reset test lint typecheck unit integration e2e bench clean
+.PHONY: help bootstrap deps native dev up down status reset test lint typecheck unit integration e2e bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,8 +26,11 @@ $(UV):
 	$(UV) sync --frozen --all-packages -p python3.11
 	@touch $@
 
-deps: bootstrap .venv/.synced  ## install everything (idempotent)
+deps: bootstrap .venv/.synced native  ## install everything (idempotent)
 	@$(PY) -m clipforge_devstack fetch >/dev/null
+
+native:  ## build the native (Rust) example plugins; cargo rebuilds only what changed
+	@for manifest in plugins/*/Cargo.toml; do $(CARGO) build --release --locked --quiet --manifest-path $$manifest; done
 
 dev: deps  ## start Postgres, Kafka and the three services in the foreground (Ctrl-C stops all)
 	@exec $(PY) -m clipforge_devstack dev

@@ -9,7 +9,7 @@ command -v psql >/dev/null || need+=(postgresql-client-15)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v runuser >/dev/null || need+=(util-linux)
-command -v g++ >/dev/null || need+=(g++)
+command -v cargo >/dev/null || [ -x "$HOME/.cargo/bin/cargo" ] || need+=(cargo)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

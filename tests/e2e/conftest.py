@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +23,8 @@ from tests.servers import Servers
 class RunningStack:
     api_url: str
     supervisor: Supervisor
+    plugin_dir: Path  # in CLIPFORGE_PLUGIN_DIRS: tests drop plugins here while the stack runs
+    env: dict[str, str]
 
 
 async def wait_healthy(url: str, timeout: float = 60.0) -> None:
@@ -38,13 +43,27 @@ async def wait_healthy(url: str, timeout: float = 60.0) -> None:
 
 @pytest.fixture(scope="session")
 async def stack(servers: Servers) -> AsyncIterator[RunningStack]:
+    plugin_dir = Path(tempfile.mkdtemp(prefix="clipforge-plugins-"))
     port = free_port()
-    env = {**servers.env(), "API_PORT": str(port), "LOG_LEVEL": "INFO"}
+    env = {
+        **servers.env(),
+        "API_PORT": str(port),
+        "LOG_LEVEL": "INFO",
+        "CLIPFORGE_PLUGIN_DIRS": str(plugin_dir),
+        "CLIPFORGE_PLUGIN_RESCAN_S": "0.5",
+    }
     supervisor = Supervisor(services(env))
     await supervisor.start()
     url = f"http://127.0.0.1:{port}"
     try:
         await wait_healthy(url)
-        yield RunningStack(url, supervisor)
+        yield RunningStack(url, supervisor, plugin_dir, env)
     finally:
         await supervisor.stop()
+        shutil.rmtree(plugin_dir, ignore_errors=True)
+
+
+@pytest.fixture
+async def client(stack: RunningStack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+        yield client

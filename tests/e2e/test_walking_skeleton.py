@@ -3,37 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import RunningStack
+from tests.e2e.helpers import SEED_CLIP, wait_for_clip
 from tests.kafka_reader import KafkaReader
 
 pytestmark = pytest.mark.e2e
-
-# The seed's "Creating a Clip" body, as written.
-SEED_CLIP = {
-    "title": "Epic Victory",
-    "file_path": "/clips/epic_victory.mp4",
-    "game_name": "Counter-Strike 2",
-    "duration": 45,
-    "resolution": "1920x1080",
-    "fps": 60,
-}
-
-
-async def wait_for_clip(client: httpx.AsyncClient, clip_id: str, done: Any, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        clip = (await client.get(f"/api/v1/clips/{clip_id}")).json()
-        if done(clip):
-            return clip
-        if time.monotonic() > deadline:
-            raise AssertionError(f"clip never reached the expected state: {clip}")
-        await asyncio.sleep(0.1)
 
 
 async def test_seed_clip_is_enriched_by_highlight_detector(stack: RunningStack) -> None:
@@ -85,5 +64,5 @@ async def test_outside_subscriber_sees_each_stage_with_the_envelope(
         assert len(event["event_id"]) == 36
     assert captured[0]["clip"]["title"] == "Envelope check"
     assert processed[0]["source_event_id"] == captured[0]["event_id"]
-    assert [r["plugin"] for r in processed[0]["results"]] == ["highlight_detector"]
+    assert "highlight_detector" in [r["plugin"] for r in processed[0]["results"]]
     assert enriched[0]["clip"]["metadata"]["plugins"]["highlight_detector"]["_run"]["status"] == "ok"

@@ -60,11 +60,11 @@ class Supervisor:
             self._tasks.append(asyncio.create_task(self._watch(child)))
 
     async def _spawn(self, child: _Child) -> None:
-        env = {
+        env = {  # the service's own CLIPFORGE_INSTANCE, if it has one, wins over the label
             **os.environ,
-            **child.service.env,
             "PYTHONUNBUFFERED": "1",
             "CLIPFORGE_INSTANCE": child.label.strip(),
+            **child.service.env,
         }
         child.proc = await asyncio.create_subprocess_exec(
             *child.service.argv,

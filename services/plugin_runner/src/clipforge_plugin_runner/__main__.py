@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import sys
 
 from clipforge.logs import configure_logging
 from clipforge.settings import get_settings
@@ -13,6 +16,13 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     asyncio.run(build(settings).run())
+    # The graceful shutdown is done (offsets committed, plugins shut down). A sync plugin hook
+    # that hung past its time limit may still hold a thread, which the interpreter would wait
+    # for at exit: do not let it keep the worker from stopping.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

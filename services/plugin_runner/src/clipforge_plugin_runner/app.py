@@ -15,7 +15,7 @@ from clipforge.dead_letters import dead_letter
 from clipforge.events import ClipCaptured, ClipProcessed, PluginChanged, Topics, derived_event_id
 from clipforge.messaging import make_broker, publish
 from clipforge.settings import Settings
-from clipforge_plugin_runner.discovery import builtin_plugin_dir
+from clipforge_plugin_runner.discovery import builtin_plugin_dir, folders_stamp
 from clipforge_plugin_runner.host import PluginHost
 from clipforge_plugin_runner.registry import Registry
 
@@ -91,8 +91,31 @@ def build(settings: Settings) -> FastStream:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
 
+    rescans: list[asyncio.Task[None]] = []
+
+    async def watch_folders() -> None:
+        stamp = await asyncio.to_thread(folders_stamp, folders)
+        while True:
+            await asyncio.sleep(settings.plugin_rescan_s)
+            try:
+                now = await asyncio.to_thread(folders_stamp, folders)
+                if now != stamp:
+                    log.info("plugin folders changed; rescanning")
+                    await host.rescan()
+                    stamp = now
+            except Exception:  # a bad plugin file or a database hiccup: try again next round
+                log.exception("plugin rescan failed")
+
+    @app.after_startup
+    async def start_watching() -> None:
+        if settings.plugin_rescan_s > 0:
+            rescans.append(asyncio.create_task(watch_folders(), name="plugin-rescan"))
+
     @app.on_shutdown
     async def unload_plugins() -> None:
+        for task in rescans:
+            task.cancel()
+        await asyncio.gather(*rescans, return_exceptions=True)
         await host.stop()
         await engine.dispose()
 

@@ -8,6 +8,7 @@ runs in the worker, never in the API. A plugin that fails to import becomes a `D
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.metadata
@@ -18,11 +19,12 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 
 from clipforge.sdk import PluginBase, PluginMetadata
+from clipforge_plugin_runner.native import MANIFEST, NativePlugin, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,9 @@ SKIPPED_FILES = {"setup.py", "conftest.py", "__init__.py"}
 
 ModuleLoader = Callable[[bool], ModuleType]
 """Imports a plugin's module; with True it re-imports the code from disk (a reload)."""
+
+Factory = Callable[[bool], PluginBase]
+"""Makes a plugin instance; with True from code (or a manifest) re-read from disk."""
 
 
 @dataclass
@@ -41,18 +46,32 @@ class Discovered:
     install_path: str
     metadata: PluginMetadata | None = None
     error: str | None = None
-    class_name: str | None = None
-    loader: ModuleLoader | None = field(default=None, repr=False)
-    module: ModuleType | None = field(default=None, repr=False)
+    factory: Factory | None = field(default=None, repr=False)
+    stamp: tuple[float, ...] = ()  # modification times of its code: a change means "reload"
 
     def instantiate(self, reload: bool = False) -> PluginBase:
-        """A fresh plugin instance; with reload=True from freshly imported code."""
-        if self.loader is None or self.class_name is None:
+        if self.factory is None:
             raise RuntimeError(f"plugin {self.name} did not load: {self.error}")
-        if reload or self.module is None:
-            self.module = self.loader(reload)
-        cls: type[PluginBase] = getattr(self.module, self.class_name)
+        return self.factory(reload)
+
+
+def _python_factory(loader: ModuleLoader, module: ModuleType, class_name: str) -> Factory:
+    current = [module]
+
+    def make(reload: bool) -> PluginBase:
+        if reload:
+            current[0] = loader(True)
+        cls: type[PluginBase] = getattr(current[0], class_name)
         return cls()
+
+    return make
+
+
+def _native_factory(folder: Path) -> Factory:
+    def make(reload: bool) -> PluginBase:
+        return NativePlugin(read_manifest(folder), folder)
+
+    return make
 
 
 def builtin_plugin_dir() -> Path | None:
@@ -128,9 +147,7 @@ def _from_module(
                 entry_point,
                 install_path,
                 meta,
-                class_name=cls.__qualname__,
-                loader=loader,
-                module=module,
+                factory=_python_factory(loader, module, cls.__qualname__),
             )
     except Exception as exc:
         log.warning("plugin %s failed to load: %s", entry_point, exc)
@@ -144,6 +161,7 @@ def _from_module(
 
 
 def _candidates(folder: Path) -> Iterator[Path]:
+    """Plugin files, packages, and native plugin folders (those with a manifest)."""
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith((".", "_")):
             continue
@@ -155,7 +173,7 @@ def _candidates(folder: Path) -> Iterator[Path]:
         ):
             yield entry
         elif entry.is_dir():
-            if (entry / "__init__.py").exists():
+            if (entry / MANIFEST).exists() or (entry / "__init__.py").exists():
                 yield entry
             else:  # a plugin project folder: its top-level modules
                 yield from (
@@ -170,13 +188,35 @@ def scan_folder(folder: Path) -> Iterator[Discovered]:
         log.warning("plugin folder %s does not exist", folder)
         return
     for path in _candidates(folder):
-        yield from _from_module(
+        stamp = _stamp(path)
+        if path.is_dir() and (path / MANIFEST).exists():
+            yield replace(_from_manifest(path, folder), stamp=stamp)
+            continue
+        for found in _from_module(
             lambda _reload, p=path: _import_file(p),  # type: ignore[misc]
             "folder",
             str(path.relative_to(folder)),
             str(folder),
             _safe_name(path.stem),
+        ):
+            yield replace(found, stamp=stamp)
+
+
+def _from_manifest(path: Path, folder: Path) -> Discovered:
+    entry_point = str((path / MANIFEST).relative_to(folder))
+    try:
+        plugin = NativePlugin(read_manifest(path), path)
+        return Discovered(
+            plugin.manifest.name,
+            "folder",
+            entry_point,
+            str(folder),
+            plugin.metadata,
+            factory=_native_factory(path),
         )
+    except Exception as exc:
+        log.warning("native plugin %s failed to load: %s", path, exc)
+        return Discovered(_safe_name(path.name), "folder", entry_point, str(folder), error=str(exc))
 
 
 def _entry_point_loader(ep: importlib.metadata.EntryPoint) -> ModuleLoader:
@@ -193,6 +233,27 @@ def scan_entry_points() -> Iterator[Discovered]:
         yield from _from_module(
             _entry_point_loader(ep), "entry_point", ep.value, dist, _safe_name(ep.name), only=ep.attr
         )
+
+
+def _stamp(path: Path) -> tuple[float, ...]:
+    """Modification times of a plugin's code: the file, or a folder's sources, manifest and
+    (for native plugins) executable."""
+    if path.is_file():
+        files = [path]
+    else:
+        files = sorted([*path.glob("*.py"), *path.glob("*/*.py"), *path.glob(MANIFEST)])
+        if (path / MANIFEST).exists():
+            with contextlib.suppress(Exception):
+                files.append(path / read_manifest(path).executable)
+    return tuple(f.stat().st_mtime for f in files if f.exists())
+
+
+def folders_stamp(folders: list[Path]) -> tuple[tuple[str, tuple[float, ...]], ...]:
+    """A cheap fingerprint of every plugin folder (a stat per file, no imports): rescan only
+    when it changes."""
+    return tuple(
+        (str(path), _stamp(path)) for folder in folders if folder.is_dir() for path in _candidates(folder)
+    )
 
 
 def discover(folders: list[Path]) -> dict[str, Discovered]:

@@ -48,6 +48,21 @@ class PluginHost:
                 await self._load(state, reload=False)
         log.info("plugins loaded: %s", ", ".join(sorted(self.loaded)) or "none")
 
+    async def rescan(self) -> None:
+        """Pick up plugins added to the folders, and changed code, while the worker runs:
+        register what is new, reload enabled plugins whose code changed."""
+        async with self._lock:
+            before = self.discovered
+            self.discovered = await asyncio.to_thread(discover, self.folders)
+            created = await self.registry.sync_discovered(self.discovered.values())
+            if created:
+                log.info("new plugins registered: %s", ", ".join(created))
+            for state in await self.registry.enabled():
+                old, new = before.get(state.name), self.discovered.get(state.name)
+                changed = new is not None and (old is None or old.stamp != new.stamp)
+                if state.name not in self.loaded or changed:
+                    await self._load(state, reload=changed)
+
     async def refresh(self, name: str, *, reload_code: bool) -> None:
         """Bring one plugin in line with its registry row (enabled, configuration, existence)."""
         async with self._lock:

@@ -1,0 +1,91 @@
+"""What e2e tests do over and over: create clips, wait for plugin results, flip plugins."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+SEED_CLIP = {
+    "title": "Epic Victory",
+    "file_path": "/clips/epic_victory.mp4",
+    "game_name": "Counter-Strike 2",
+    "duration": 45,
+    "resolution": "1920x1080",
+    "fps": 60,
+}
+
+FINAL = {"completed", "completed_with_errors", "failed"}
+
+
+async def create_clip(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    response = await client.post("/api/v1/clips", json={**SEED_CLIP, **overrides})
+    assert response.status_code == 201, response.text
+    clip: dict[str, Any] = response.json()
+    return clip
+
+
+async def wait_for_clip(
+    client: httpx.AsyncClient, clip_id: str, done: Callable[[dict[str, Any]], bool], timeout: float = 30
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        clip: dict[str, Any] = (await client.get(f"/api/v1/clips/{clip_id}")).json()
+        if done(clip):
+            return clip
+        if time.monotonic() > deadline:
+            raise AssertionError(f"clip never reached the expected state: {clip}")
+        await asyncio.sleep(0.1)
+
+
+def results(clip: dict[str, Any]) -> dict[str, Any]:
+    plugins: dict[str, Any] = clip["metadata"].get("plugins", {})
+    return plugins
+
+
+async def processed_clip(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A new clip, once the runners have reported on it."""
+    clip = await create_clip(client, **overrides)
+    return await wait_for_clip(client, clip["id"], lambda c: c["status"] in FINAL)
+
+
+async def until(check: Callable[[], Any], timeout: float = 30, every: float = 0.3) -> Any:
+    """Repeat an async check until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
+        await asyncio.sleep(every)
+
+
+async def plugin_named(client: httpx.AsyncClient, name: str) -> dict[str, Any] | None:
+    page = (await client.get("/api/v1/plugins", params={"limit": 500})).json()
+    return next((p for p in page["items"] if p["name"] == name), None)
+
+
+async def set_enabled(client: httpx.AsyncClient, name: str, enabled: bool) -> dict[str, Any]:
+    plugin = await until(lambda: plugin_named(client, name))
+    response = await client.post(f"/api/v1/plugins/{plugin['id']}/{'enable' if enabled else 'disable'}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def until_clips_show(
+    client: httpx.AsyncClient, check: Callable[[dict[str, Any]], bool], timeout: float = 30
+) -> dict[str, Any]:
+    """Create clips until one processed clip passes `check` (a registry change reaches the
+    runners through Kafka, so it applies to clips from a moment later on)."""
+
+    async def attempt() -> dict[str, Any] | None:
+        clip = await processed_clip(client)
+        return clip if check(clip) else None
+
+    result: dict[str, Any] = await until(attempt, timeout=timeout, every=0.2)
+    return result

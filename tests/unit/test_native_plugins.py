@@ -1,0 +1,107 @@
+"""The native plugin process protocol, with small executables written by the test."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from clipforge.events import PluginRunStatus
+from clipforge_plugin_runner.discovery import builtin_plugin_dir, scan_folder
+from clipforge_plugin_runner.execution import run_captured_hook
+from clipforge_plugin_runner.native import NativePlugin, NativePluginError, read_manifest
+
+
+def native(tmp_path: Path, script: str, name: str = "shell_plugin") -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    exe = folder / "run.sh"
+    exe.write_text("#!/bin/sh\n" + script)
+    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+    (folder / "plugin.json").write_text(
+        json.dumps(
+            {
+                "name": name,
+                "display_name": "Shell",
+                "version": "1.0.0",
+                "plugin_type": "shell",
+                "executable": "run.sh",
+            }
+        )
+    )
+    return folder
+
+
+def plugin(folder: Path) -> NativePlugin:
+    return NativePlugin(read_manifest(folder), folder)
+
+
+async def test_request_and_result_travel_over_stdin_and_stdout(tmp_path: Path) -> None:
+    folder = native(tmp_path, """read request; echo "{\\"result\\": {\\"echo\\": $request}}"\n""")
+    result = await plugin(folder).on_clip_captured({"title": "t", "metadata": {}})
+    assert result["echo"]["hook"] == "on_clip_captured"
+    assert result["echo"]["protocol"] == 1
+    assert result["echo"]["clip"] == {"title": "t", "metadata": {}}
+    assert result["echo"]["config"] == {}
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        ("echo oops >&2; exit 3", "exited with code 3: oops"),
+        ("echo not-json", "output is not JSON"),
+        ('echo \'{"error": "bad clip"}\'', "bad clip"),
+        ("echo '[1]'", "must be a JSON object"),
+    ],
+)
+async def test_failures_become_errors(tmp_path: Path, script: str, message: str) -> None:
+    with pytest.raises(NativePluginError, match=message):
+        await plugin(native(tmp_path, script)).on_clip_captured({})
+
+
+async def test_a_process_over_its_time_limit_is_killed(tmp_path: Path) -> None:
+    marker = tmp_path / "child.pid"
+    folder = native(tmp_path, f"sleep 30 & echo $! > {marker}; wait\n")
+    started = time.monotonic()
+    result = await run_captured_hook(
+        plugin(folder).on_clip_captured, {"metadata": {}}, plugin="p", version="1", timeout=0.5
+    )
+    assert result.status is PluginRunStatus.TIMEOUT
+    assert time.monotonic() - started < 5
+    child = int(marker.read_text())
+    for _ in range(50):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail("the plugin's child process outlived the time-out")
+
+
+def test_manifest_problems_are_reported_by_discovery(tmp_path: Path) -> None:
+    folder = native(tmp_path, "exit 0")
+    (folder / "run.sh").unlink()
+    (found,) = scan_folder(tmp_path)
+    assert found.error is not None
+    assert "missing or not executable" in found.error
+    (folder / "plugin.json").write_text('{"name": "x", "executable": "../../bin/sh"}')
+    (found,) = scan_folder(tmp_path)
+    assert found.error is not None
+    assert "invalid plugin.json" in found.error
+
+
+def test_the_rust_example_is_discovered_as_a_native_plugin() -> None:
+    folder = builtin_plugin_dir()
+    assert folder is not None
+    found = {d.name: d for d in scan_folder(folder)}
+    quality = found["clip_quality"]
+    assert quality.error is None, quality.error
+    assert quality.metadata is not None
+    assert quality.metadata.plugin_type == "rust"
+    assert quality.metadata.config_schema is not None

@@ -11,11 +11,12 @@ import uuid
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from clipforge_devstack.stack import python_service
 from clipforge_devstack.supervisor import Supervisor
 from tests.e2e.conftest import RunningStack
-from tests.e2e.helpers import FINAL, create_clip, processed_clip, results, wait_for_clip
+from tests.e2e.helpers import FINAL, create_clip, processed_clip, results, until, wait_for_clip
 from tests.kafka_reader import KafkaReader
 from tests.servers import Servers
 
@@ -57,6 +58,21 @@ async def test_poison_messages_are_dead_lettered_and_the_worker_goes_on(
     assert results(clip)["highlight_detector"]["_run"]["status"] == "ok", "nothing is blocked behind them"
 
 
+async def owns_partitions(bootstrap: str, client_id: str) -> bool:
+    """Whether a member with this client id holds partitions in a settled plugin-runner group."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (response,) = await admin.describe_consumer_groups(["plugin-runner"])
+        group = response.to_object()["groups"][0]
+    finally:
+        await admin.close()
+    # An assignment naming no topic encodes in about 10 bytes; one naming clip.captured, in 30+.
+    return group["state"] == "Stable" and any(
+        m["client_id"] == client_id and len(m["member_assignment"]) > 20 for m in group["members"]
+    )
+
+
 async def test_two_runners_share_the_work_and_a_kill_minus_9_loses_nothing(
     stack: RunningStack, client: httpx.AsyncClient, kafka_reader: KafkaReader
 ) -> None:
@@ -70,19 +86,12 @@ async def test_two_runners_share_the_work_and_a_kill_minus_9_loses_nothing(
     )
     await second.start()
     try:
-        # Wait until the second replica owns partitions: a clip it processed shows it.
-        async def joined() -> bool:
-            clip = await create_clip(client, title="join probe")
-            events = await kafka_reader.wait_for(
-                "clip.processed", lambda e: e["clip_id"] == clip["id"], timeout=30
-            )
-            return any(e["runner"] == "runner-b" for e in events)
-
-        for _ in range(100):
-            if await joined():
-                break
-        else:
-            pytest.fail("the second runner never received work")
+        # Wait until Kafka has given the second replica partitions of its own.
+        await until(
+            lambda: owns_partitions(stack.env["KAFKA_BOOTSTRAP_SERVERS"], "plugin-runner-runner-b"),
+            timeout=60,
+            every=0.5,
+        )
 
         burst: list[str] = []
 

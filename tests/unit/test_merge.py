@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from clipforge.events import ClipProcessed, PluginResult, PluginRunStatus
-from clipforge_metadata.merge import RUN_KEY, clip_status, merge_results
+from clipforge_metadata.merge import RUN_KEY, clip_status
+from clipforge_metadata.merge import merge_results as merge_all
 
 
 def processed(*results: PluginResult, at: datetime | None = None) -> ClipProcessed:
@@ -17,6 +19,10 @@ def processed(*results: PluginResult, at: datetime | None = None) -> ClipProcess
         results=list(results),
         occurred_at=at or datetime.now(UTC),
     )
+
+
+def merge_results(plugins: dict[str, Any], event: ClipProcessed) -> dict[str, Any]:
+    return merge_all(plugins, event, event.results)
 
 
 def ok(name: str, **result: object) -> PluginResult:

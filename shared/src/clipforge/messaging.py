@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -43,6 +45,20 @@ async def publish(broker: KafkaBroker, topic: str, event: BaseModel, key: str) -
 async def publish_raw(broker: KafkaBroker, topic: str, value: bytes, key: str) -> None:
     """Publish an already-encoded JSON event and wait for the broker's acknowledgement."""
     await broker.publish(value, topic=topic, key=key.encode(), headers={"content-type": "application/json"})
+
+
+async def publish_in_key_order(broker: KafkaBroker, messages: Iterable[tuple[str, str, bytes]]) -> None:
+    """Publish (topic, key, value) messages concurrently across keys and in order within a key,
+    waiting for every acknowledgement: one key's events never overtake each other."""
+    by_key: dict[str, list[tuple[str, bytes]]] = defaultdict(list)
+    for topic, key, value in messages:
+        by_key[key].append((topic, value))
+
+    async def in_order(key: str, items: list[tuple[str, bytes]]) -> None:
+        for topic, value in items:
+            await publish_raw(broker, topic, value, key)
+
+    await asyncio.gather(*(in_order(key, items) for key, items in by_key.items()))
 
 
 async def _wait_for_group_coordinator(admin: AIOKafkaAdminClient, timeout: float = 30.0) -> None:

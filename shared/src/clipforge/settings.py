@@ -31,7 +31,10 @@ class Settings(BaseSettings):
     plugin_dirs: str = Field("", validation_alias=_env("CLIPFORGE_PLUGIN_DIRS"))
     runner_concurrency: int = Field(4, ge=1, le=64, validation_alias=_env("RUNNER_CONCURRENCY"))
     plugin_rescan_s: float = Field(3.0, ge=0, le=3600, validation_alias=_env("CLIPFORGE_PLUGIN_RESCAN_S"))
+    partial_report_s: float = Field(1.0, gt=0, le=60, validation_alias=_env("CLIPFORGE_PARTIAL_REPORT_S"))
     plugin_timeout_s: float = Field(10.0, gt=0, le=300, validation_alias=_env("CLIPFORGE_PLUGIN_TIMEOUT_S"))
+
+    merge_batch_size: int = Field(200, ge=1, le=5000, validation_alias=_env("METADATA_BATCH_SIZE"))
 
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
     instance: str = Field(

@@ -13,7 +13,7 @@ from clipforge.settings import Settings, get_settings
 from clipforge_api.errors import install_error_handlers
 from clipforge_api.limits import BodySizeLimit
 from clipforge_api.outbox import Relay
-from clipforge_api.routes import clips, health, plugins
+from clipforge_api.routes import clips, health, plugins, processing
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(clips.router)
     app.include_router(plugins.router)
+    app.include_router(processing.router)
 
     install_error_handlers(app)
     return app

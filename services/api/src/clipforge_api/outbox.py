@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
-from typing import Any
 
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
@@ -22,7 +20,7 @@ from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clipforge.db.models import OutboxEvent
-from clipforge.messaging import publish_raw
+from clipforge.messaging import publish_in_key_order
 
 log = logging.getLogger(__name__)
 
@@ -114,16 +112,8 @@ class Relay:
             rows = (await session.execute(CLAIM, {"limit": self._batch_size})).all()
             if not rows:
                 return 0
-            by_key: dict[str, list[Any]] = defaultdict(list)
-            for row in rows:
-                by_key[row.key].append(row)
-
-            async def send_in_order(key_rows: list[Any]) -> None:
-                for row in key_rows:
-                    await publish_raw(self._broker, row.topic, row.payload.encode(), row.key)
-
             async with asyncio.timeout(self._publish_timeout):
-                await asyncio.gather(*(send_in_order(r) for r in by_key.values()))
+                await publish_in_key_order(self._broker, ((r.topic, r.key, r.payload.encode()) for r in rows))
             await session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_([r.id for r in rows])))
         self.published += len(rows)
         return len(rows)

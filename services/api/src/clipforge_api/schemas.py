@@ -254,3 +254,63 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+
+# -- processing --------------------------------------------------------------------------------
+
+
+class PluginRunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    run_id: uuid.UUID = Field(description="the processing run (its clip.captured event id)")
+    plugin: str
+    version: str
+    status: str
+    duration_ms: float
+    error: str | None
+    attempt: int = Field(description="1 for the plugin's first run on this clip, 2 for the next, ...")
+    event_id: uuid.UUID = Field(description="the clip.processed event that reported it")
+    runner: str
+    backfill_id: int | None
+    reported_at: datetime
+
+
+class ProcessingRunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    run_id: uuid.UUID
+    due: list[str] | None = Field(description="the plugins the run covers (null until a runner took it)")
+    backfill_id: int | None
+    requested_at: datetime
+    completed_at: datetime | None
+
+
+class ProcessingOut(BaseModel):
+    clip_id: uuid.UUID
+    status: str
+    runs: list[ProcessingRunOut]
+    items: list[PluginRunOut] = Field(description="every plugin run, oldest first")
+
+
+class ReprocessRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plugins: list[PluginName] | None = Field(
+        None, min_length=1, max_length=100, description="only these plugins; every enabled one if omitted"
+    )
+
+
+class ReprocessOut(BaseModel):
+    clip_id: uuid.UUID
+    run_id: uuid.UUID
+    plugins: list[str] | None
+
+
+class BackfillOut(BaseModel):
+    id: int
+    plugin_id: int
+    plugin: str
+    total: int = Field(description="clips that lacked the plugin's result when asked")
+    done: int = Field(description="of those, the ones it has since reported on")
+    pending: int
+    requested_at: datetime

@@ -1,9 +1,11 @@
-"""The metadata service's wiring: consume `clip.processed`, merge, announce `clip.enriched`."""
+"""The metadata service's wiring: consume `clip.processed` in batches, merge, announce
+`clip.enriched` for every run that completed."""
 
 from __future__ import annotations
 
 import logging
 
+from aiokafka import ConsumerRecord
 from faststream import FastStream
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
@@ -13,9 +15,9 @@ from clipforge.db.engine import make_engine, make_sessionmaker
 from clipforge.db.records import clip_record
 from clipforge.dead_letters import dead_letter
 from clipforge.events import ClipEnriched, ClipProcessed, Topics, derived_event_id
-from clipforge.messaging import make_broker, publish
+from clipforge.messaging import encode, make_broker, publish_in_key_order
 from clipforge.settings import Settings
-from clipforge_metadata.merge import merge
+from clipforge_metadata.merge import merge_batch
 
 log = logging.getLogger("metadata")
 
@@ -28,32 +30,41 @@ def build(settings: Settings) -> FastStream:
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
 
-    # The offset is committed after the merge commits and clip.enriched is acknowledged; a
-    # redelivery after a crash finds the event already merged and only re-announces it.
+    # A batch is merged in one transaction; the offsets are committed after it commits and every
+    # clip.enriched it caused is acknowledged. A redelivery after a crash finds the results
+    # already recorded and only announces the completed runs again (same event ids).
     @broker.subscriber(
         Topics.CLIP_PROCESSED,
         group_id=GROUP,
         auto_offset_reset="earliest",
+        batch=True,
+        max_records=settings.merge_batch_size,
+        batch_timeout_ms=5,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title="metadata:clip.processed",
     )
     async def on_clip_processed(msg: KafkaMessage) -> None:
-        try:
-            event = ClipProcessed.model_validate_json(msg.body)
-        except ValidationError as exc:
-            await dead_letter(broker, msg.raw_message, error=str(exc), service=SERVICE)
-            return
-        clip = await merge(sessions, event)
-        if clip is None:
-            log.info("clip %s no longer exists; result dropped", event.clip_id)
-            return
-        enriched = ClipEnriched(
-            event_id=derived_event_id(event.event_id, "enriched"),
-            clip_id=clip.id,
-            source_event_id=event.event_id,
-            clip=clip_record(clip),
-        )
-        await publish(broker, Topics.CLIP_ENRICHED, enriched, key=str(clip.id))
+        records: tuple[ConsumerRecord, ...] = msg.raw_message
+        events: list[ClipProcessed] = []
+        for record in records:
+            try:
+                events.append(ClipProcessed.model_validate_json(record.value or b""))
+            except ValidationError as exc:
+                await dead_letter(broker, record, error=str(exc), service=SERVICE)
+        applied = await merge_batch(sessions, events)
+        announcements = []
+        for event, outcome in zip(events, applied, strict=True):
+            if outcome.clip is None:
+                log.info("clip %s no longer exists; result dropped", event.clip_id)
+            elif outcome.run_complete:
+                enriched = ClipEnriched(
+                    event_id=derived_event_id(event.source_event_id, "enriched"),
+                    clip_id=outcome.clip.id,
+                    source_event_id=event.source_event_id,
+                    clip=clip_record(outcome.clip),
+                )
+                announcements.append((Topics.CLIP_ENRICHED, str(outcome.clip.id), encode(enriched)))
+        await publish_in_key_order(broker, announcements)
 
     app = FastStream(broker, logger=log)
 

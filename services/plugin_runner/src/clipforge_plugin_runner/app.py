@@ -12,7 +12,14 @@ from pydantic import ValidationError
 
 from clipforge.db.engine import make_engine, make_sessionmaker
 from clipforge.dead_letters import dead_letter
-from clipforge.events import ClipCaptured, ClipProcessed, PluginChanged, Topics, derived_event_id
+from clipforge.events import (
+    ClipCaptured,
+    ClipEnriched,
+    ClipProcessed,
+    PluginChanged,
+    Topics,
+    derived_event_id,
+)
 from clipforge.messaging import make_broker, publish
 from clipforge.settings import Settings
 from clipforge_plugin_runner.discovery import builtin_plugin_dir, folders_stamp
@@ -23,6 +30,7 @@ log = logging.getLogger("plugin-runner")
 
 SERVICE = "plugin-runner"
 GROUP = "plugin-runner"
+HOOKS_GROUP = "plugin-runner-hooks"
 
 
 def build(settings: Settings) -> FastStream:
@@ -50,15 +58,37 @@ def build(settings: Settings) -> FastStream:
             await dead_letter(broker, msg.raw_message, error=str(exc), service=SERVICE)
             return
         clip = event.clip.model_dump(mode="json")
-        results = await host.run_captured(clip, event.plugins)
-        processed = ClipProcessed(
-            event_id=derived_event_id(event.event_id, "processed"),
-            clip_id=event.clip_id,
-            source_event_id=event.event_id,
-            runner=settings.instance,
-            results=results,
-        )
-        await publish(broker, Topics.CLIP_PROCESSED, processed, key=str(event.clip_id))
+        due = host.due(event.plugins)
+        piece = 0
+        async for results in host.run_captured(clip, due, partial_after=settings.partial_report_s):
+            piece += 1
+            processed = ClipProcessed(
+                event_id=derived_event_id(event.event_id, f"processed:{piece}"),
+                clip_id=event.clip_id,
+                source_event_id=event.event_id,
+                runner=settings.instance,
+                due=due,
+                results=results,
+                backfill_id=event.backfill_id,
+            )
+            await publish(broker, Topics.CLIP_PROCESSED, processed, key=str(event.clip_id))
+
+    # The seed's "on_clip_processed when processing completes": once per completed run, on one
+    # replica (a group of its own, so it never competes with clip.captured for the runners' time).
+    @broker.subscriber(
+        Topics.CLIP_ENRICHED,
+        group_id=HOOKS_GROUP,
+        auto_offset_reset="latest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        title="plugin-runner:clip.enriched",
+    )
+    async def on_clip_enriched(msg: KafkaMessage) -> None:
+        try:
+            event = ClipEnriched.model_validate_json(msg.body)
+        except ValidationError as exc:
+            await dead_letter(broker, msg.raw_message, error=str(exc), service=SERVICE)
+            return
+        await host.run_processed(event.clip.model_dump(mode="json"))
 
     # Every replica must see every registry change: no consumer group, start at the end (the
     # registry read at start-up covers what came before).

@@ -61,6 +61,28 @@ def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+async def run_hook(
+    hook: Callable[..., Any], clip: dict[str, Any], *, plugin: str, version: str, timeout: float
+) -> PluginResult:
+    """Run a hook whose return value does not matter (`on_clip_processed`), contained likewise."""
+    started = time.perf_counter()
+    status, error = PluginRunStatus.OK, None
+    try:
+        async with asyncio.timeout(timeout):
+            await call_hook(hook, copy.deepcopy(clip))
+    except TimeoutError:
+        status, error = PluginRunStatus.TIMEOUT, f"no result within {timeout:g}s"
+    except Exception as exc:
+        status, error = PluginRunStatus.ERROR, f"{type(exc).__name__}: {exc}"[:4000]
+    return PluginResult(
+        plugin=plugin,
+        version=version,
+        status=status,
+        error=error,
+        duration_ms=round((time.perf_counter() - started) * 1000, 3),
+    )
+
+
 async def run_captured_hook(
     hook: Callable[..., Any], clip: dict[str, Any], *, plugin: str, version: str, timeout: float
 ) -> PluginResult:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from clipforge.events import PluginResult, PluginRunStatus
 from clipforge.sdk import PluginBase, PluginContext
 from clipforge_plugin_runner.discovery import Discovered, discover
-from clipforge_plugin_runner.execution import call_hook, run_captured_hook
+from clipforge_plugin_runner.execution import call_hook, run_captured_hook, run_hook
 from clipforge_plugin_runner.registry import PluginState, Registry
 
 log = logging.getLogger(__name__)
@@ -114,27 +115,55 @@ class PluginHost:
             for name in list(self.loaded):
                 await self._unload(name)
 
-    async def run_captured(self, clip: dict[str, Any], only: list[str] | None) -> list[PluginResult]:
-        """Run every due plugin on the clip, concurrently, each under its own time limit."""
-        due = (
-            list(self.loaded.values()) if only is None else [self.loaded[n] for n in only if n in self.loaded]
-        )
-        results = list(
-            await asyncio.gather(
-                *(
-                    run_captured_hook(
-                        p.plugin.on_clip_captured, clip, plugin=p.name, version=p.version, timeout=p.timeout
-                    )
-                    for p in due
+    def due(self, only: list[str] | None) -> list[str]:
+        """The plugins a run covers: every loaded one, or the ones asked for."""
+        return sorted(self.loaded) if only is None else sorted(set(only))
+
+    async def run_captured(
+        self, clip: dict[str, Any], due: list[str], *, partial_after: float
+    ) -> AsyncIterator[list[PluginResult]]:
+        """Run every due plugin on the clip, concurrently, each under its own time limit.
+
+        Yields the results in at most two pieces: if some plugins are still running after
+        `partial_after` seconds, what has finished is reported first, so the clip shows its
+        fast results (and the status "processing") while the slow ones work."""
+        skipped = [
+            PluginResult(plugin=n, version="", status=PluginRunStatus.SKIPPED, error="plugin is not enabled")
+            for n in due
+            if n not in self.loaded
+        ]
+        tasks = [
+            asyncio.create_task(
+                run_captured_hook(
+                    p.plugin.on_clip_captured, clip, plugin=p.name, version=p.version, timeout=p.timeout
                 )
             )
-        )
-        if only is not None:
-            results += [
-                PluginResult(
-                    plugin=n, version="", status=PluginRunStatus.SKIPPED, error="plugin is not enabled"
+            for p in (self.loaded[n] for n in due if n in self.loaded)
+        ]
+        if not tasks:
+            yield skipped
+            return
+        done, pending = await asyncio.wait(tasks, timeout=partial_after)
+        if pending and done:
+            yield skipped + [t.result() for t in done]
+            skipped = []
+            done, _ = await asyncio.wait(pending)
+        elif pending:
+            done, _ = await asyncio.wait(pending)
+            done |= set(tasks)
+        yield skipped + [t.result() for t in tasks if t in done]
+
+    async def run_processed(self, clip: dict[str, Any]) -> list[PluginResult]:
+        """Call every enabled plugin's `on_clip_processed` hook; failures are contained and logged."""
+        results = await asyncio.gather(
+            *(
+                run_hook(
+                    p.plugin.on_clip_processed, clip, plugin=p.name, version=p.version, timeout=p.timeout
                 )
-                for n in only
-                if n not in self.loaded
-            ]
-        return results
+                for p in list(self.loaded.values())
+            )
+        )
+        for r in results:
+            if r.status is not PluginRunStatus.OK:
+                log.warning("on_clip_processed of %s: %s %s", r.plugin, r.status.value, r.error or "")
+        return list(results)

@@ -142,3 +142,65 @@ class ProcessedEvent(Base):
     processed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+
+
+class ClipRun(Base):
+    """One processing of a clip: the plugins due, and when all of them had reported."""
+
+    __tablename__ = "clip_runs"
+
+    run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    clip_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), nullable=False)
+    due: Mapped[list[str] | None] = mapped_column(JSONB)  # null until a runner says which plugins
+    backfill_id: Mapped[int | None] = mapped_column(Integer)
+    requested_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_clip_runs_open", "clip_id", postgresql_where=text("completed_at IS NULL")),)
+
+
+class PluginRun(Base):
+    """The trace: one plugin's outcome in one run. Unique per (run, plugin), which is what makes
+    merging idempotent however often, and in however many pieces, a run is reported."""
+
+    __tablename__ = "plugin_runs"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    clip_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), nullable=False)
+    plugin: Mapped[str] = mapped_column(String(64), nullable=False)
+    version: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    duration_ms: Mapped[float] = mapped_column(Float, nullable=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    runner: Mapped[str] = mapped_column(String(255), nullable=False)
+    backfill_id: Mapped[int | None] = mapped_column(Integer)
+    reported_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "plugin", name="uq_plugin_runs_run_plugin"),
+        Index("ix_plugin_runs_clip_id", "clip_id", "plugin"),
+        Index("ix_plugin_runs_backfill_id", "backfill_id", postgresql_where=text("backfill_id IS NOT NULL")),
+    )
+
+
+class Backfill(Base):
+    """A request to run one plugin over the clips that lack its result."""
+
+    __tablename__ = "backfills"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    plugin_id: Mapped[int] = mapped_column(
+        ForeignKey("plugins.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    plugin_name: Mapped[str] = mapped_column(String(64), nullable=False)
+    total: Mapped[int] = mapped_column(Integer, nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )

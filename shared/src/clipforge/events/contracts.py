@@ -62,6 +62,7 @@ class ClipCaptured(Envelope):
     plugins: list[str] | None = Field(
         None, description="Run only these plugins (a reprocess or backfill); all enabled ones if null."
     )
+    backfill_id: int | None = Field(None, description="The backfill job that asked for this run, if any.")
 
 
 class ClipUpdated(Envelope):
@@ -97,13 +98,16 @@ class PluginResult(BaseModel):
 
 
 class ClipProcessed(Envelope):
-    """The plugins that were due for one `clip.captured` event ran; here is what each gave."""
+    """Results of one run of the plugins on a clip. A run may be reported in several events
+    (the fast plugins first); it is complete once every plugin in `due` has a result."""
 
     event_type: Literal["clip.processed"] = "clip.processed"
     clip_id: uuid.UUID
-    source_event_id: uuid.UUID = Field(description="The clip.captured event this answers.")
+    source_event_id: uuid.UUID = Field(description="The clip.captured event this run answers: the run id.")
     runner: str = Field(description="The plugin-runner instance that ran the plugins.")
+    due: list[str] = Field(default_factory=list, description="Every plugin this run covers.")
     results: list[PluginResult]
+    backfill_id: int | None = None
 
 
 class ClipEnriched(Envelope):
@@ -111,7 +115,7 @@ class ClipEnriched(Envelope):
 
     event_type: Literal["clip.enriched"] = "clip.enriched"
     clip_id: uuid.UUID
-    source_event_id: uuid.UUID = Field(description="The clip.processed event that completed it.")
+    source_event_id: uuid.UUID = Field(description="The run (clip.captured event) that completed.")
     clip: ClipRecord
 
 

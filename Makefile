@@ -60,8 +60,8 @@ unit: deps  ## tests that need no server
 test: deps lint typecheck  ## everything: lint, types, unit, integration and end-to-end tests
 	$(PY) -m pytest -q -p no:cacheprovider
 
-bench: deps  ## the benchmark: prints ratios against same-run baselines, writes bench/results.json
-	$(PY) -m bench
+bench: deps  ## the benchmark: ratios against same-run baselines (STAGES=..., BENCH_PROFILE=api,...)
+	BENCH_PROFILE=$(BENCH_PROFILE) $(PY) -m bench $(STAGES)
 
 clean:  ## remove the virtualenv and tool caches (not the server data: see reset)
 	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,6 +17,8 @@ from clipforge.events import Topics
 
 log = logging.getLogger(__name__)
 
+JSON_HEADERS = {"content-type": "application/json"}
+
 
 def make_broker(bootstrap_servers: str, *, client_id: str, **kwargs: Any) -> KafkaBroker:
     """A FastStream broker whose producer is idempotent with acks=all (the delivery rules)."""
@@ -27,6 +28,9 @@ def make_broker(bootstrap_servers: str, *, client_id: str, **kwargs: Any) -> Kaf
         acks="all",
         enable_idempotence=True,
         linger_ms=kwargs.pop("linger_ms", 2),
+        # aiokafka's default (16 KiB) holds ~10 clip records, and a full batch makes the next
+        # send wait for it to leave: bursts would go out ten messages at a time.
+        max_batch_size=kwargs.pop("max_batch_size", 512 * 1024),
         graceful_timeout=kwargs.pop("graceful_timeout", 15.0),
         logger=kwargs.pop("logger", logging.getLogger(client_id)),
         **kwargs,
@@ -42,23 +46,31 @@ async def publish(broker: KafkaBroker, topic: str, event: BaseModel, key: str) -
     await publish_raw(broker, topic, encode(event), key)
 
 
+async def publish_nowait(broker: KafkaBroker, topic: str, event: BaseModel, key: str) -> asyncio.Future[Any]:
+    """Hand one event to the producer; the returned future resolves on the broker's acknowledgement.
+    For consumers that acknowledge a whole batch: wait for all, then commit."""
+    future: asyncio.Future[Any] = await broker.publish(
+        encode(event), topic=topic, key=key.encode(), headers=JSON_HEADERS, no_confirm=True
+    )
+    return future
+
+
 async def publish_raw(broker: KafkaBroker, topic: str, value: bytes, key: str) -> None:
     """Publish an already-encoded JSON event and wait for the broker's acknowledgement."""
-    await broker.publish(value, topic=topic, key=key.encode(), headers={"content-type": "application/json"})
+    await broker.publish(value, topic=topic, key=key.encode(), headers=JSON_HEADERS)
 
 
 async def publish_in_key_order(broker: KafkaBroker, messages: Iterable[tuple[str, str, bytes]]) -> None:
-    """Publish (topic, key, value) messages concurrently across keys and in order within a key,
-    waiting for every acknowledgement: one key's events never overtake each other."""
-    by_key: dict[str, list[tuple[str, bytes]]] = defaultdict(list)
-    for topic, key, value in messages:
-        by_key[key].append((topic, value))
+    """Publish (topic, key, value) messages and wait for every acknowledgement.
 
-    async def in_order(key: str, items: list[tuple[str, bytes]]) -> None:
-        for topic, value in items:
-            await publish_raw(broker, topic, value, key)
-
-    await asyncio.gather(*(in_order(key, items) for key, items in by_key.items()))
+    All are handed to the producer at once, in the order given, and waited for together (one
+    round of acknowledgements, not one per message); the idempotent producer keeps that order
+    within a partition, so one key's events never overtake each other."""
+    pending = [
+        await broker.publish(value, topic=topic, key=key.encode(), headers=JSON_HEADERS, no_confirm=True)
+        for topic, key, value in messages
+    ]
+    await asyncio.gather(*pending)
 
 
 async def _wait_for_group_coordinator(admin: AIOKafkaAdminClient, timeout: float = 30.0) -> None:

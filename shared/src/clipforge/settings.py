@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, validation_alias=_env("API_PORT"))
 
     plugin_dirs: str = Field("", validation_alias=_env("CLIPFORGE_PLUGIN_DIRS"))
-    runner_concurrency: int = Field(4, ge=1, le=64, validation_alias=_env("RUNNER_CONCURRENCY"))
+    runner_concurrency: int = Field(64, ge=1, le=1000, validation_alias=_env("RUNNER_CONCURRENCY"))
+    runner_batch_size: int = Field(256, ge=1, le=10000, validation_alias=_env("RUNNER_BATCH_SIZE"))
     plugin_rescan_s: float = Field(3.0, ge=0, le=3600, validation_alias=_env("CLIPFORGE_PLUGIN_RESCAN_S"))
     partial_report_s: float = Field(1.0, gt=0, le=60, validation_alias=_env("CLIPFORGE_PARTIAL_REPORT_S"))
     plugin_timeout_s: float = Field(10.0, gt=0, le=300, validation_alias=_env("CLIPFORGE_PLUGIN_TIMEOUT_S"))

@@ -10,14 +10,18 @@ one clip, whatever replica and order they come in.
 
 from __future__ import annotations
 
+import json
+import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from clipforge.db.models import Clip, ClipRun, PluginRun
 from clipforge.events import ClipProcessed, PluginResult, PluginRunStatus
@@ -69,86 +73,185 @@ class Applied:
     run_complete: bool
 
 
-async def _record_results(session: AsyncSession, clip: Clip, event: ClipProcessed) -> list[PluginResult]:
-    """Insert the trace rows; return the results not recorded before (the ones to merge)."""
-    if not event.results:
-        return []
-    names = [r.plugin for r in event.results]
-    earlier = dict(
-        (
-            await session.execute(
-                select(PluginRun.plugin, func.count())
-                .where(PluginRun.clip_id == clip.id, PluginRun.plugin.in_(names))
-                .group_by(PluginRun.plugin)
-            )
-        ).all()
-    )
-    rows = [
-        {
-            "run_id": event.source_event_id,
-            "clip_id": clip.id,
-            "plugin": r.plugin,
-            "version": r.version,
-            "status": r.status.value,
-            "duration_ms": r.duration_ms,
-            "error": r.error,
-            "attempt": earlier.get(r.plugin, 0) + 1,
-            "event_id": event.event_id,
-            "runner": event.runner[:255],
-            "backfill_id": event.backfill_id,
-        }
-        for r in event.results
-    ]
-    inserted = set(
-        (
-            await session.scalars(
-                insert(PluginRun)
-                .values(rows)
-                .on_conflict_do_nothing(constraint="uq_plugin_runs_run_plugin")
-                .returning(PluginRun.plugin)
-            )
-        ).all()
-    )
-    return [r for r in event.results if r.plugin in inserted]
+# One statement writes every clip of the batch (one round trip, not one per clip).
+UPDATE_CLIPS = text("""
+    UPDATE clips AS c SET metadata = v.metadata::jsonb, status = v.status, updated_at = now()
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:metadata AS text[]), CAST(:statuses AS text[]))
+        AS v(id, metadata, status)
+    WHERE c.id = v.id
+    RETURNING c.id, c.updated_at
+""")
 
 
-async def apply(session: AsyncSession, event: ClipProcessed) -> Applied:
-    """Apply one event inside the caller's transaction."""
-    clip = await session.scalar(select(Clip).where(Clip.id == event.clip_id).with_for_update())
-    if clip is None:
-        return Applied(None, False)
-    register = insert(ClipRun).values(
-        run_id=event.source_event_id, clip_id=clip.id, due=event.due, backfill_id=event.backfill_id
+@dataclass
+class _Trace:
+    """What `plugin_runs` already holds for the batch's clips."""
+
+    attempts: dict[tuple[uuid.UUID, str], int]  # (clip, plugin) -> runs so far
+    reported: dict[uuid.UUID, set[str]]  # run -> plugins with a result
+
+
+async def _trace(session: AsyncSession, clip_ids: list[uuid.UUID]) -> _Trace:
+    trace = _Trace(defaultdict(int), defaultdict(set))
+    rows = await session.execute(
+        select(PluginRun.clip_id, PluginRun.plugin, PluginRun.run_id).where(PluginRun.clip_id.in_(clip_ids))
     )
-    await session.execute(  # a reprocess request registered the run already, not knowing what is due
+    for clip_id, plugin, run_id in rows:
+        trace.attempts[clip_id, plugin] += 1
+        trace.reported[run_id].add(plugin)
+    return trace
+
+
+async def _register_runs(session: AsyncSession, events: Sequence[ClipProcessed]) -> None:
+    """A run's row, with the plugins due in it (a reprocess request may have registered the run
+    already, not knowing what is due)."""
+    first = {
+        e.source_event_id: e for e in reversed(events)
+    }  # one row per run: the statement may not touch a row twice
+    register = insert(ClipRun.metadata.tables[ClipRun.__tablename__])
+    await session.execute(
         register.on_conflict_do_update(
             index_elements=[ClipRun.run_id], set_={"due": register.excluded.due}, where=ClipRun.due.is_(None)
-        )
+        ),
+        [
+            {"run_id": e.source_event_id, "clip_id": e.clip_id, "due": e.due, "backfill_id": e.backfill_id}
+            for e in first.values()
+        ],
     )
-    fresh = await _record_results(session, clip, event)
-    metadata = dict(clip.clip_metadata or {})
-    plugins = merge_results(metadata.get("plugins", {}), event, fresh)
-    if fresh:
-        clip.clip_metadata = {**metadata, "plugins": plugins}
 
-    run = await session.scalar(select(ClipRun).where(ClipRun.run_id == event.source_event_id))
-    assert run is not None
-    if run.completed_at is None and run.due is not None:
-        reported = set(
-            (await session.scalars(select(PluginRun.plugin).where(PluginRun.run_id == run.run_id))).all()
-        )
-        if set(run.due) <= reported:
-            run.completed_at = datetime.now(UTC)
-    still_open = await session.scalar(
-        select(func.count())
-        .select_from(ClipRun)
-        .where(ClipRun.clip_id == clip.id, ClipRun.completed_at.is_(None))
+
+async def _record_results(
+    session: AsyncSession, events: Sequence[ClipProcessed], trace: _Trace
+) -> set[tuple[uuid.UUID, str]]:
+    """Insert the trace rows not recorded before; return their (run, plugin) keys: the results
+    to merge. Attempts continue each (clip, plugin)'s count."""
+    rows = []
+    for event in events:
+        for r in event.results:
+            if r.plugin in trace.reported[event.source_event_id]:
+                continue  # recorded before (a redelivery), or earlier in this batch
+            trace.reported[event.source_event_id].add(r.plugin)
+            trace.attempts[event.clip_id, r.plugin] += 1
+            rows.append(
+                {
+                    "run_id": event.source_event_id,
+                    "clip_id": event.clip_id,
+                    "plugin": r.plugin,
+                    "version": r.version,
+                    "status": r.status.value,
+                    "duration_ms": r.duration_ms,
+                    "error": r.error,
+                    "attempt": trace.attempts[event.clip_id, r.plugin],
+                    "event_id": event.event_id,
+                    "runner": event.runner[:255],
+                    "backfill_id": event.backfill_id,
+                }
+            )
+    if not rows:
+        return set()
+    inserted = await session.execute(
+        insert(PluginRun.metadata.tables[PluginRun.__tablename__])
+        .on_conflict_do_nothing(constraint="uq_plugin_runs_run_plugin")
+        .returning(PluginRun.run_id, PluginRun.plugin),
+        rows,
     )
-    status = "processing" if still_open else clip_status(plugins)
-    if status != clip.status:
-        clip.status = status
-    await session.flush()
-    return Applied(clip, run.completed_at is not None)
+    return {(run_id, plugin) for run_id, plugin in inserted}
+
+
+async def _complete_runs(
+    session: AsyncSession,
+    run_ids: set[uuid.UUID],
+    clip_ids: list[uuid.UUID],
+    reported: dict[uuid.UUID, set[str]],
+) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """Mark the batch's runs that every due plugin has now reported on; return (the batch's
+    completed runs, clips with a run still open). Both lookups are indexed (the primary key,
+    and the partial index of open runs), so they stay cheap however many runs a clip had."""
+    runs = (
+        await session.execute(
+            select(ClipRun.run_id, ClipRun.clip_id, ClipRun.due, ClipRun.completed_at).where(
+                or_(
+                    ClipRun.run_id.in_(run_ids),
+                    and_(ClipRun.clip_id.in_(clip_ids), ClipRun.completed_at.is_(None)),
+                )
+            )
+        )
+    ).all()
+    newly = {
+        r.run_id
+        for r in runs
+        if r.completed_at is None and r.due is not None and set(r.due) <= reported[r.run_id]
+    }
+    if newly:
+        await session.execute(
+            update(ClipRun).where(ClipRun.run_id.in_(newly)).values(completed_at=func.now())
+        )
+    completed = {r.run_id for r in runs if r.run_id in run_ids and r.completed_at is not None} | newly
+    still_open = {r.clip_id for r in runs if r.completed_at is None and r.run_id not in newly}
+    return completed, still_open
+
+
+async def apply_batch(session: AsyncSession, events: Sequence[ClipProcessed]) -> list[Applied]:
+    """Apply a batch of events inside the caller's transaction, in a fixed number of statements
+    however large the batch. Events for one clip apply in their order."""
+    if not events:
+        return []
+    clip_ids = sorted({e.clip_id for e in events})
+    # Lock the clips in id order, so two replicas' overlapping batches never deadlock.
+    clips = {
+        c.id: c
+        for c in await session.scalars(
+            select(Clip).where(Clip.id.in_(clip_ids)).order_by(Clip.id).with_for_update()
+        )
+    }
+    live = [e for e in events if e.clip_id in clips]
+    if not live:
+        return [Applied(None, False) for _ in events]
+    live_ids = sorted(clips)
+    await _register_runs(session, live)
+    trace = await _trace(session, live_ids)
+    fresh = await _record_results(session, live, trace)
+
+    plugins = {i: dict((clips[i].clip_metadata or {}).get("plugins", {})) for i in live_ids}
+    for event in live:
+        mine = [r for r in event.results if (event.source_event_id, r.plugin) in fresh]
+        if mine:
+            plugins[event.clip_id] = merge_results(plugins[event.clip_id], event, mine)
+    completed, still_open = await _complete_runs(
+        session, {e.source_event_id for e in live}, live_ids, trace.reported
+    )
+
+    changed = []
+    for clip_id in live_ids:
+        clip = clips[clip_id]
+        metadata = (
+            {**(clip.clip_metadata or {}), "plugins": plugins[clip_id]}
+            if plugins[clip_id]
+            else clip.clip_metadata
+        )
+        status = "processing" if clip_id in still_open else clip_status(plugins[clip_id])
+        if metadata != clip.clip_metadata or status != clip.status:
+            changed.append((clip, metadata, status))
+    if changed:
+        stamped = await session.execute(
+            UPDATE_CLIPS,
+            {
+                "ids": [c.id for c, _, _ in changed],
+                "metadata": [json.dumps(m) for _, m, _ in changed],
+                "statuses": [s for _, _, s in changed],
+            },
+        )
+        updated_at = {clip_id: at for clip_id, at in stamped}
+        for clip, metadata, status in changed:  # the rows as written, without a second write at commit
+            set_committed_value(clip, "clip_metadata", metadata)
+            set_committed_value(clip, "status", status)
+            set_committed_value(clip, "updated_at", updated_at[clip.id])
+    return [
+        Applied(clips[e.clip_id], e.source_event_id in completed)
+        if e.clip_id in clips
+        else Applied(None, False)
+        for e in events
+    ]
 
 
 async def merge_batch(
@@ -156,7 +259,7 @@ async def merge_batch(
 ) -> list[Applied]:
     """Apply a batch in one transaction (one commit for a burst)."""
     async with sessions() as session, session.begin():
-        return [await apply(session, event) for event in events]
+        return await apply_batch(session, events)
 
 
 async def merge(sessions: async_sessionmaker[AsyncSession], event: ClipProcessed) -> Applied:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
+from aiokafka import ConsumerRecord
 from faststream import FastStream
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
@@ -20,7 +22,7 @@ from clipforge.events import (
     Topics,
     derived_event_id,
 )
-from clipforge.messaging import make_broker, publish
+from clipforge.messaging import make_broker, publish_nowait
 from clipforge.settings import Settings
 from clipforge_plugin_runner.discovery import builtin_plugin_dir, folders_stamp
 from clipforge_plugin_runner.host import PluginHost
@@ -40,25 +42,42 @@ def build(settings: Settings) -> FastStream:
     folders = ([builtin] if builtin else []) + settings.plugin_folders()
     host = PluginHost(Registry(make_sessionmaker(engine)), folders, settings.plugin_timeout_s)
 
-    # At-least-once: the offset is committed only after clip.processed is acknowledged by Kafka.
-    # Poison messages are dead-lettered by the handler itself, so an exception that escapes is
-    # an infrastructure fault: seek back and try the message again.
+    # At-least-once: a fetched batch's offsets are committed only after every clip.processed it
+    # caused is acknowledged by Kafka. The clips of a batch run concurrently, each publishing its
+    # results as soon as they are ready (fast plugins first, see PluginHost.run_captured), so a
+    # slow plugin delays the commit, never another clip's results. Poison messages are
+    # dead-lettered; an exception that escapes is an infrastructure fault: seek back and retry.
     @broker.subscriber(
         Topics.CLIP_CAPTURED,
         group_id=GROUP,
         auto_offset_reset="earliest",
+        batch=True,
+        max_records=settings.runner_batch_size,
+        batch_timeout_ms=5,
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        max_workers=settings.runner_concurrency,
         title="plugin-runner:clip.captured",
     )
     async def on_clip_captured(msg: KafkaMessage) -> None:
+        records: tuple[ConsumerRecord, ...] = msg.raw_message
+        sent = await asyncio.gather(*(run_one(record) for record in records))
+        await asyncio.gather(*(ack for acks in sent for ack in acks))
+
+    in_flight = asyncio.Semaphore(settings.runner_concurrency)
+
+    async def run_one(record: ConsumerRecord) -> list[asyncio.Future[Any]]:
+        """Run the plugins on one captured clip; return the acknowledgements still to come."""
+        async with in_flight:
+            return await run_plugins(record)
+
+    async def run_plugins(record: ConsumerRecord) -> list[asyncio.Future[Any]]:
         try:
-            event = ClipCaptured.model_validate_json(msg.body)
+            event = ClipCaptured.model_validate_json(record.value or b"")
         except ValidationError as exc:
-            await dead_letter(broker, msg.raw_message, error=str(exc), service=SERVICE)
-            return
+            await dead_letter(broker, record, error=str(exc), service=SERVICE)
+            return []
         clip = event.clip.model_dump(mode="json")
         due = host.due(event.plugins)
+        acks = []
         piece = 0
         async for results in host.run_captured(clip, due, partial_after=settings.partial_report_s):
             piece += 1
@@ -71,7 +90,10 @@ def build(settings: Settings) -> FastStream:
                 results=results,
                 backfill_id=event.backfill_id,
             )
-            await publish(broker, Topics.CLIP_PROCESSED, processed, key=str(event.clip_id))
+            acks.append(
+                await publish_nowait(broker, Topics.CLIP_PROCESSED, processed, key=str(event.clip_id))
+            )
+        return acks
 
     # The seed's "on_clip_processed when processing completes": once per completed run, on one
     # replica (a group of its own, so it never competes with clip.captured for the runners' time).

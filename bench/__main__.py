@@ -1,6 +1,6 @@
 """`make bench`: every stage against its baseline, measured in the same run on the same servers.
 
-`python -m bench [stage ...]` runs some stages only (ingest, pipeline, worker, merge); the
+`python -m bench [stage ...]` runs some stages only (ingest, e2e, scale, worker, merge); the
 results file is written only by a full run."""
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from bench.report import machine, table
 HERE = Path(__file__).parent
 STAGES: dict[str, Callable[[Harness], Awaitable[dict[str, float]]]] = {
     "ingest": ingest.run,
-    "pipeline": pipeline.run,
+    "e2e": pipeline.latency_and_capacity,
+    "scale": pipeline.scale,
     "worker": worker.run,
     "merge": merge.run,
 }

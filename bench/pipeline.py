@@ -29,16 +29,23 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")
 
 
-async def _load(
-    h: Harness, watch: Watch, rate: float, seconds: float
-) -> tuple[list[tuple[float, float]], int]:
-    """Send at `rate` for `seconds`; return (send time, latency) per enriched clip and how many
-    never got there."""
+async def _load(h: Harness, watch: Watch, rate: float, seconds: float) -> tuple[dict[str, float], int]:
+    """Send at `rate` for `seconds`; return each clip's send time, and how many clips never got
+    through."""
     sent = await open_loop("127.0.0.1", h.api_port, "/api/v1/clips", _body, rate=rate, seconds=seconds)
     ids = {str(body["id"]): at for at, body in sent}
     missing = await watch.until(ids, timeout=30)
-    missing += int(rate * seconds) - len(sent)
-    return [(at, watch.seen[i] - at) for i, at in ids.items() if i in watch.seen], missing
+    return ids, missing + int(rate * seconds) - len(sent)
+
+
+def _latencies(sent: dict[str, float], watch: Watch) -> list[tuple[float, float]]:
+    return [(at, watch.seen[i] - at) for i, at in sent.items() if i in watch.seen]
+
+
+def _hop_ms(ids: dict[str, float], start: Watch | None, end: Watch) -> float:
+    """Median time between two points of a clip's way (None: the moment it was sent)."""
+    hops = [end.seen[i] - (start.seen[i] if start else at) for i, at in ids.items() if i in end.seen]
+    return statistics.median(hops) * 1000 if hops else float("nan")
 
 
 async def _start_fresh(h: Harness) -> None:
@@ -60,24 +67,31 @@ def _holds(samples: list[tuple[float, float]], missing: int) -> bool:
 
 
 async def latency_and_capacity(h: Harness) -> dict[str, float]:
+    await h.only_enabled(*SHIPPED_PLUGINS)
     await _start_fresh(h)
     async with (
         h.running(h.service("api"), h.service("plugin-runner"), h.service("metadata")),
-        watching(h.bootstrap, Topics.CLIP_ENRICHED) as watch,
+        watching(h.bootstrap, Topics.CLIP_CAPTURED) as captured,
+        watching(h.bootstrap, Topics.CLIP_PROCESSED) as processed,
+        watching(h.bootstrap, Topics.CLIP_ENRICHED) as enriched,
     ):
-        await _load(h, watch, 50, 3)  # warm-up: connections, plugin code, caches
-        samples, missing = await _load(h, watch, RATE, SECONDS)
-        latencies = [lat for _, lat in samples]
+        await _load(h, enriched, 50, 3)  # warm-up: connections, plugin code, caches
+        sent, missing = await _load(h, enriched, RATE, SECONDS)
+        latencies = [lat for _, lat in _latencies(sent, enriched)]
         result: dict[str, Any] = {
             "e2e_rate_clips_per_s": RATE,
             "e2e_p50_ms": _percentile(latencies, 0.5) * 1000,
             "e2e_p99_ms": _percentile(latencies, 0.99) * 1000,
             "e2e_lost": missing,
+            # where the time goes (medians): API + outbox relay, plugin-runner, metadata
+            "e2e_hop_sent_to_captured_ms": _hop_ms(sent, None, captured),
+            "e2e_hop_captured_to_processed_ms": _hop_ms(sent, captured, processed),
+            "e2e_hop_processed_to_enriched_ms": _hop_ms(sent, processed, enriched),
         }
         best = 0
         for rate in STEPS:
-            samples, missing = await _load(h, watch, rate, STEP_S)
-            if not _holds(samples, missing):
+            sent, missing = await _load(h, enriched, rate, STEP_S)
+            if not _holds(_latencies(sent, enriched), missing):
                 break
             best = rate
         result["e2e_max_clips_per_s"] = best
@@ -102,12 +116,8 @@ async def _drain_with_runners(h: Harness, runners: int) -> float:
 
 
 async def scale(h: Harness) -> dict[str, float]:
+    await h.only_enabled(*SHIPPED_PLUGINS)
     await _start_fresh(h)
     one = await _drain_with_runners(h, 1)
     two = await _drain_with_runners(h, 2)
     return {"e2e_clips_per_s_1_runner": one, "e2e_clips_per_s_2_runners": two, "scale_2_vs_1": two / one}
-
-
-async def run(h: Harness) -> dict[str, float]:
-    await h.only_enabled(*SHIPPED_PLUGINS)
-    return {**await latency_and_capacity(h), **await scale(h)}

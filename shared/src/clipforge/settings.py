@@ -22,6 +22,9 @@ class Settings(BaseSettings):
         "postgresql+asyncpg://clipforge:clipforge@localhost:5432/clipforge",
         validation_alias=_env("DATABASE_URL"),
     )
+    # Connections kept open per process: enough for every request in flight, since a connection
+    # opened beyond the pool is closed again after one use (and opening one costs far more).
+    db_pool_size: int = Field(20, ge=1, le=500, validation_alias=_env("DB_POOL_SIZE"))
     kafka_bootstrap_servers: str = Field("localhost:9092", validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS"))
     topic_partitions: int = Field(12, ge=1, validation_alias=_env("KAFKA_TOPIC_PARTITIONS"))
 

@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
         broker = make_broker(settings.kafka_bootstrap_servers, client_id=f"api-{settings.instance}")
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)

@@ -27,7 +27,7 @@ GROUP = "metadata"
 
 def build(settings: Settings) -> FastStream:
     broker = make_broker(settings.kafka_bootstrap_servers, client_id=f"{SERVICE}-{settings.instance}")
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = make_sessionmaker(engine)
 
     # A batch is merged in one transaction; the offsets are committed after it commits and every

@@ -89,7 +89,10 @@ async def test_update_changes_only_what_was_sent_and_keeps_plugin_results(
     updated = response.json()
     assert updated["title"] == "Renamed"
     assert updated["file_path"] == clip["file_path"]
-    assert updated["metadata"] == {"b": 2, "plugins": {"p": {"x": 1}}}
+    # The user's keys are replaced; plugin results stay (the session's runners may have added
+    # their own results by now, so only ours is checked).
+    assert {k: v for k, v in updated["metadata"].items() if k != "plugins"} == {"b": 2}
+    assert updated["metadata"]["plugins"]["p"] == {"x": 1}
     assert updated["updated_at"] > clip["updated_at"]
 
 

@@ -174,7 +174,7 @@ async def test_two_relays_publish_every_row_exactly_once_in_key_order(
         async with sessions() as session, session.begin():
             for seq in range(3):
                 for key in keys:
-                    enqueue(session, topic, key, Numbered(event_id=uuid.uuid4(), key=key, seq=seq))
+                    await enqueue(session, topic, key, Numbered(event_id=uuid.uuid4(), key=key, seq=seq))
         for relay in relays:
             relay.wake()
         events = await kafka_reader.wait_for(topic, lambda e: True, count=300, timeout=60)

@@ -16,7 +16,7 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def _relay(request: Request) -> Relay:
+async def _relay(request: Request) -> Relay:  # async: a sync dependency costs a thread hop
     relay: Relay = request.app.state.relay
     return relay
 

@@ -55,7 +55,7 @@ async def _announce(session: AsyncSession, plugin: Plugin, change: PluginChange)
     event = PluginChanged(
         plugin_id=plugin.id, name=plugin.name, change=change, enabled=plugin.enabled, config=config
     )
-    enqueue(session, Topics.PLUGIN_CHANGED, plugin.name, event)
+    await enqueue(session, Topics.PLUGIN_CHANGED, plugin.name, event)
 
 
 async def _name_taken(session: AsyncSession, name: str) -> bool:
@@ -141,7 +141,7 @@ async def delete_plugin(plugin_id: PluginId, session: Session, relay: RelayDep) 
         plugin = await _plugin(session, plugin_id, lock=True)
         event = PluginChanged(plugin_id=plugin.id, name=plugin.name, change="deleted", enabled=False)
         await session.delete(plugin)
-        enqueue(session, Topics.PLUGIN_CHANGED, plugin.name, event)
+        await enqueue(session, Topics.PLUGIN_CHANGED, plugin.name, event)
     relay.wake()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

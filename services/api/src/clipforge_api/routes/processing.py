@@ -87,7 +87,7 @@ async def reprocess_clip(
         session.add(ClipRun(run_id=run_id, clip_id=clip.id))  # open until the runner reports all
         await session.flush()
         await session.refresh(clip)
-        enqueue(
+        await enqueue(
             session,
             Topics.CLIP_CAPTURED,
             str(clip.id),

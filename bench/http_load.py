@@ -90,8 +90,8 @@ async def open_loop(
     total = int(rate * seconds)
 
     async def one(i: int) -> None:
+        at = time.time()  # its time on the schedule: waiting for a free connection is latency too
         conn = await pool.get()
-        at = time.time()
         try:
             status, raw = await conn.post_json(path, make_body(i))
             if status < 300:

@@ -8,16 +8,18 @@ import os
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from clipforge.events import PluginRunStatus
+from clipforge.sdk import PluginBase, PluginMetadata
 from clipforge_plugin_runner.discovery import builtin_plugin_dir, scan_folder
 from clipforge_plugin_runner.execution import run_captured_hook
 from clipforge_plugin_runner.native import NativePlugin, NativePluginError, read_manifest
 
 
-def native(tmp_path: Path, script: str, name: str = "shell_plugin") -> Path:
+def native(tmp_path: Path, script: str, name: str = "shell_plugin", **manifest: Any) -> Path:
     folder = tmp_path / name
     folder.mkdir()
     exe = folder / "run.sh"
@@ -31,6 +33,7 @@ def native(tmp_path: Path, script: str, name: str = "shell_plugin") -> Path:
                 "version": "1.0.0",
                 "plugin_type": "shell",
                 "executable": "run.sh",
+                **manifest,
             }
         )
     )
@@ -105,3 +108,27 @@ def test_the_rust_example_is_discovered_as_a_native_plugin() -> None:
     assert quality.metadata is not None
     assert quality.metadata.plugin_type == "rust"
     assert quality.metadata.config_schema is not None
+
+
+def test_the_runner_calls_only_the_hooks_a_plugin_has(tmp_path: Path) -> None:
+    captured_only = plugin(native(tmp_path, "exit 0", name="captured_only"))
+    both = plugin(native(tmp_path, "exit 0", name="both", hooks=["on_clip_captured", "on_clip_processed"]))
+    assert captured_only.handles("on_clip_captured")
+    assert not captured_only.handles("on_clip_processed"), "a process per call saved"
+    assert both.handles("on_clip_processed")
+
+    class Listener(PluginBase):
+        @property
+        def metadata(self) -> PluginMetadata:
+            return PluginMetadata(name="listener", display_name="L", version="1.0.0")
+
+        def on_clip_processed(self, clip_data: Any) -> Any:
+            return None
+
+    assert Listener().handles("on_clip_processed")
+    assert not Listener().handles("on_clip_captured")
+
+
+def test_a_manifest_naming_an_unknown_hook_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(NativePluginError, match="hooks"):
+        read_manifest(native(tmp_path, "exit 0", hooks=["on_clip_deleted"]))

@@ -161,6 +161,7 @@ class PluginHost:
                     p.plugin.on_clip_processed, clip, plugin=p.name, version=p.version, timeout=p.timeout
                 )
                 for p in list(self.loaded.values())
+                if p.plugin.handles("on_clip_processed")
             )
         )
         for r in results:

@@ -19,7 +19,7 @@ import json
 import os
 import signal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -30,6 +30,9 @@ MANIFEST = "plugin.json"
 PROTOCOL = 1
 MAX_OUTPUT_BYTES = 1024 * 1024
 SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
+
+
+Hook = Literal["on_clip_captured", "on_clip_processed"]
 
 
 class NativeManifest(BaseModel):
@@ -45,6 +48,8 @@ class NativeManifest(BaseModel):
     args: list[str] = Field(default_factory=list)
     config_schema: dict[str, Any] | None = None
     enabled_by_default: bool = False
+    hooks: list[Hook] = Field(default_factory=lambda: list[Hook](["on_clip_captured"]))
+    """The hooks the executable answers; the runner calls no other."""
 
 
 class NativePluginError(Exception):
@@ -82,6 +87,9 @@ class NativePlugin(PluginBase):
             config_schema=m.config_schema,
             enabled_by_default=m.enabled_by_default,
         )
+
+    def handles(self, hook: str) -> bool:
+        return hook in self.manifest.hooks
 
     async def on_clip_captured(self, clip_data: ClipData) -> Any:
         return await self.call("on_clip_captured", clip_data)

@@ -109,6 +109,11 @@ class PluginBase:
         """React to a clip whose processing completed (its merged record)."""
         return None
 
+    def handles(self, hook: str) -> bool:
+        """Whether the plugin has a `hook` of its own; the runner does not call the others (a
+        call costs a thread hop, or a process for a native plugin)."""
+        return getattr(type(self), hook) is not getattr(PluginBase, hook)
+
     @classmethod
     def describe(cls, metadata: PluginMetadata) -> PluginMetadata:
         """Metadata with the config schema filled in from `config_model`."""

@@ -15,8 +15,28 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 
+async def _until_group_empty(bootstrap: str, group: str, timeout: float = 60) -> None:
+    """Kafka takes offsets from outside a group only while it has no members; a member that
+    just stopped may linger until its session times out."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            (response,) = await admin.describe_consumer_groups([group])
+            state = response.to_object()["groups"][0]["state"]
+            if state in ("Empty", "Dead", ""):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"consumer group {group} still {state}")
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+
+
 async def skip_backlog(bootstrap: str, group: str, topic: str) -> None:
     """Commit `group`'s offsets at the end of `topic`, so a stage starts on its own events only."""
+    await _until_group_empty(bootstrap, group)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:

@@ -55,15 +55,16 @@ async def _start_fresh(h: Harness) -> None:
 
 
 def _holds(samples: list[tuple[float, float]], missing: int) -> bool:
-    """The lag does not grow: the last quarter's clips wait no longer than the first quarter's
-    (with slack for noise), and every clip got through."""
+    """The lag does not grow: the last quarter's clips wait no longer than the first quarter's,
+    and every clip got through. The slack (x1.5 + 250 ms) absorbs batching and a noisy
+    machine; a rate above capacity grows the lag by seconds over a step."""
     if missing or len(samples) < 8:
         return False
     samples.sort()
     quarter = len(samples) // 4
     first = statistics.median(lat for _, lat in samples[:quarter])
     last = statistics.median(lat for _, lat in samples[-quarter:])
-    return last <= first * 1.5 + 0.05
+    return last <= first * 1.5 + 0.25
 
 
 async def latency_and_capacity(h: Harness) -> dict[str, float]:

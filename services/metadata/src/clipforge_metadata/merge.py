@@ -184,7 +184,7 @@ async def _complete_runs(
     }
     if newly:
         await session.execute(
-            update(ClipRun).where(ClipRun.run_id.in_(newly)).values(completed_at=func.now())
+            update(ClipRun).where(ClipRun.run_id.in_(newly)).values(completed_at=func.clock_timestamp())
         )
     completed = {r.run_id for r in runs if r.run_id in run_ids and r.completed_at is not None} | newly
     still_open = {r.clip_id for r in runs if r.completed_at is None and r.run_id not in newly}

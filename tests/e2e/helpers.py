@@ -9,14 +9,7 @@ from typing import Any
 
 import httpx
 
-SEED_CLIP = {
-    "title": "Epic Victory",
-    "file_path": "/clips/epic_victory.mp4",
-    "game_name": "Counter-Strike 2",
-    "duration": 45,
-    "resolution": "1920x1080",
-    "fps": 60,
-}
+from tests.seed import SEED_CLIP
 
 FINAL = {"completed", "completed_with_errors", "failed"}
 

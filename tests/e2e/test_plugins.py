@@ -15,29 +15,9 @@ import pytest
 
 from tests.e2e.conftest import RunningStack
 from tests.e2e.helpers import plugin_named, processed_clip, results, set_enabled, until, until_clips_show
+from tests.seed import seed_plugin
 
 pytestmark = pytest.mark.e2e
-
-# The seed's "Creating a Plugin" example with only its import line changed (and a unique name).
-SEED_PLUGIN = """
-from clipforge.sdk import PluginBase, PluginMetadata
-
-class MyPlugin(PluginBase):
-    @property
-    def metadata(self) -> PluginMetadata:
-        return PluginMetadata(
-            name="{name}",
-            display_name="My Awesome Plugin",
-            version="1.0.0",
-            author="Your Name",
-            plugin_type="python"
-        )
-
-    def on_clip_captured(self, clip_data):
-        # Process clip data
-        clip_data["metadata"]["processed_by"] = "my_plugin"
-        return clip_data
-"""
 
 
 def drop(stack: RunningStack, name: str, code: str) -> Path:
@@ -54,7 +34,7 @@ async def test_seed_plugin_dropped_in_a_folder_is_discovered_enabled_and_disable
     stack: RunningStack, client: httpx.AsyncClient
 ) -> None:
     name = unique("seed")
-    drop(stack, name, SEED_PLUGIN)
+    drop(stack, name, seed_plugin(name))
     registered = await until(lambda: plugin_named(client, name))
     assert registered["source"] == "discovered"
     assert registered["enabled"] is False, "a discovered plugin waits to be enabled"

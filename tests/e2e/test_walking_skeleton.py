@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import RunningStack
-from tests.e2e.helpers import SEED_CLIP, wait_for_clip
+from tests.e2e.helpers import wait_for_clip
 from tests.kafka_reader import KafkaReader
+from tests.seed import SEED_CLIP
 
 pytestmark = pytest.mark.e2e
 

@@ -11,20 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clipforge.db.models import Clip, OutboxEvent
+from tests.seed import SEED_CLIP
 
 pytestmark = pytest.mark.integration
 
 
 def clip_body(**overrides: Any) -> dict[str, Any]:
-    return {
-        "title": "Epic Victory",
-        "file_path": "/clips/epic_victory.mp4",
-        "game_name": "Counter-Strike 2",
-        "duration": 45,
-        "resolution": "1920x1080",
-        "fps": 60,
-        **overrides,
-    }
+    return {**SEED_CLIP, **overrides}
 
 
 async def create(api: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:

@@ -18,17 +18,9 @@ from clipforge.settings import Settings
 from clipforge_api.app import create_app
 from clipforge_devstack.paths import free_port
 from tests.kafka_reader import KafkaReader
+from tests.seed import SEED_CLIP
 
 pytestmark = pytest.mark.integration
-
-SEED_CLIP = {
-    "title": "Epic Victory",
-    "file_path": "/clips/epic_victory.mp4",
-    "game_name": "Counter-Strike 2",
-    "duration": 45,
-    "resolution": "1920x1080",
-    "fps": 60,
-}
 
 
 async def test_migrations_match_the_models(engine: AsyncEngine) -> None:

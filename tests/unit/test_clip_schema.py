@@ -8,15 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from clipforge_api.schemas import ClipCreate
-
-SEED = {
-    "title": "Epic Victory",
-    "file_path": "/clips/epic_victory.mp4",
-    "game_name": "Counter-Strike 2",
-    "duration": 45,
-    "resolution": "1920x1080",
-    "fps": 60,
-}
+from tests.seed import SEED_CLIP as SEED
 
 
 def test_seed_body_is_valid() -> None:

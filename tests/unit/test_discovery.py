@@ -6,26 +6,7 @@ from pathlib import Path
 
 from clipforge.sdk import ClipData
 from clipforge_plugin_runner.discovery import builtin_plugin_dir, discover, scan_folder
-
-SEED_PLUGIN = """
-from clipforge.sdk import PluginBase, PluginMetadata
-
-class MyPlugin(PluginBase):
-    @property
-    def metadata(self) -> PluginMetadata:
-        return PluginMetadata(
-            name="my_plugin",
-            display_name="My Awesome Plugin",
-            version="1.0.0",
-            author="Your Name",
-            plugin_type="python"
-        )
-
-    def on_clip_captured(self, clip_data):
-        # Process clip data
-        clip_data["metadata"]["processed_by"] = "my_plugin"
-        return clip_data
-"""
+from tests.seed import SEED_PLUGIN, seed_plugin
 
 
 def test_seed_example_plugin_is_discovered_from_a_folder(tmp_path: Path) -> None:
@@ -85,5 +66,5 @@ def test_folder_stamp_changes_when_a_plugin_file_does(tmp_path: Path) -> None:
     assert folders_stamp([tmp_path]) == before
     os.utime(path, (1, 1))
     assert folders_stamp([tmp_path]) != before
-    (tmp_path / "other.py").write_text(SEED_PLUGIN.replace("my_plugin", "other_plugin"))
+    (tmp_path / "other.py").write_text(seed_plugin("other_plugin"))
     assert len(folders_stamp([tmp_path])) == 2

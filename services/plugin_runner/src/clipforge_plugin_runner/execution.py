@@ -65,36 +65,43 @@ async def run_hook(
     hook: Callable[..., Any], clip: dict[str, Any], *, plugin: str, version: str, timeout: float
 ) -> PluginResult:
     """Run a hook whose return value does not matter (`on_clip_processed`), contained likewise."""
-    started = time.perf_counter()
-    status, error = PluginRunStatus.OK, None
-    try:
-        async with asyncio.timeout(timeout):
-            await call_hook(hook, copy.deepcopy(clip))
-    except TimeoutError:
-        status, error = PluginRunStatus.TIMEOUT, f"no result within {timeout:g}s"
-    except Exception as exc:
-        status, error = PluginRunStatus.ERROR, f"{type(exc).__name__}: {exc}"[:4000]
-    return PluginResult(
-        plugin=plugin,
-        version=version,
-        status=status,
-        error=error,
-        duration_ms=round((time.perf_counter() - started) * 1000, 3),
-    )
+    return await _contained(hook, clip, plugin=plugin, version=version, timeout=timeout, read=None)
 
 
 async def run_captured_hook(
     hook: Callable[..., Any], clip: dict[str, Any], *, plugin: str, version: str, timeout: float
 ) -> PluginResult:
     """Run `on_clip_captured` on a private copy of the clip and report what it gave."""
-    data = copy.deepcopy(clip)
     before = copy.deepcopy(clip.get("metadata", {}))
+    return await _contained(
+        hook,
+        clip,
+        plugin=plugin,
+        version=version,
+        timeout=timeout,
+        read=lambda returned, data: extract_result(before, returned, data),
+    )
+
+
+async def _contained(
+    hook: Callable[..., Any],
+    clip: dict[str, Any],
+    *,
+    plugin: str,
+    version: str,
+    timeout: float,
+    read: Callable[[Any, dict[str, Any]], dict[str, Any]] | None,
+) -> PluginResult:
+    """Call the hook on a private copy of the clip under its time limit; a time-out or an
+    exception (in the hook, or in `read`ing its result) becomes the result's status."""
+    data = copy.deepcopy(clip)
     started = time.perf_counter()
     status, result, error = PluginRunStatus.OK, {}, None
     try:
         async with asyncio.timeout(timeout):
             returned = await call_hook(hook, data)
-        result = extract_result(before, returned, data)
+        if read is not None:
+            result = read(returned, data)
     except TimeoutError:
         status, error = PluginRunStatus.TIMEOUT, f"no result within {timeout:g}s"
     except Exception as exc:

@@ -43,34 +43,29 @@ def encode(event: BaseModel) -> bytes:
 
 async def publish(broker: KafkaBroker, topic: str, event: BaseModel, key: str) -> None:
     """Publish one event and wait for the broker's acknowledgement."""
-    await publish_raw(broker, topic, encode(event), key)
+    await (await publish_nowait(broker, topic, event, key))
 
 
 async def publish_nowait(broker: KafkaBroker, topic: str, event: BaseModel, key: str) -> asyncio.Future[Any]:
     """Hand one event to the producer; the returned future resolves on the broker's acknowledgement.
     For consumers that acknowledge a whole batch: wait for all, then commit."""
-    future: asyncio.Future[Any] = await broker.publish(
-        encode(event), topic=topic, key=key.encode(), headers=JSON_HEADERS, no_confirm=True
-    )
-    return future
-
-
-async def publish_raw(broker: KafkaBroker, topic: str, value: bytes, key: str) -> None:
-    """Publish an already-encoded JSON event and wait for the broker's acknowledgement."""
-    await broker.publish(value, topic=topic, key=key.encode(), headers=JSON_HEADERS)
+    return await _send(broker, topic, encode(event), key)
 
 
 async def publish_in_key_order(broker: KafkaBroker, messages: Iterable[tuple[str, str, bytes]]) -> None:
-    """Publish (topic, key, value) messages and wait for every acknowledgement.
+    """Publish already-encoded (topic, key, value) messages and wait for every acknowledgement.
 
     All are handed to the producer at once, in the order given, and waited for together (one
     round of acknowledgements, not one per message); the idempotent producer keeps that order
     within a partition, so one key's events never overtake each other."""
-    pending = [
-        await broker.publish(value, topic=topic, key=key.encode(), headers=JSON_HEADERS, no_confirm=True)
-        for topic, key, value in messages
-    ]
-    await asyncio.gather(*pending)
+    await asyncio.gather(*[await _send(broker, topic, value, key) for topic, key, value in messages])
+
+
+async def _send(broker: KafkaBroker, topic: str, value: bytes, key: str) -> asyncio.Future[Any]:
+    future: asyncio.Future[Any] = await broker.publish(
+        value, topic=topic, key=key.encode(), headers=JSON_HEADERS, no_confirm=True
+    )
+    return future
 
 
 async def _wait_for_group_coordinator(admin: AIOKafkaAdminClient, timeout: float = 30.0) -> None:

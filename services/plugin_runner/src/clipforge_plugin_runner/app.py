@@ -66,15 +66,15 @@ def build(settings: Settings) -> FastStream:
 
     async def run_one(record: ConsumerRecord) -> list[asyncio.Future[Any]]:
         """Run the plugins on one captured clip; return the acknowledgements still to come."""
-        async with in_flight:
-            return await run_plugins(record)
-
-    async def run_plugins(record: ConsumerRecord) -> list[asyncio.Future[Any]]:
         try:
             event = ClipCaptured.model_validate_json(record.value or b"")
         except ValidationError as exc:
             await dead_letter(broker, record, error=str(exc), service=SERVICE)
             return []
+        async with in_flight:
+            return await run_plugins(event)
+
+    async def run_plugins(event: ClipCaptured) -> list[asyncio.Future[Any]]:
         clip = event.clip.model_dump(mode="json")
         due = host.due(event.plugins)
         acks = []

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+from bench.polling import until
 from clipforge_devstack.paths import free_port
 from clipforge_devstack.stack import Stack, python_service
 from clipforge_devstack.supervisor import Service, Supervisor
@@ -88,30 +88,27 @@ class Harness:
         one runs first if the registry does not know them yet."""
         conn = await asyncpg.connect(self.dsn)
         try:
-            if await conn.fetchval("SELECT count(*) FROM plugins WHERE name = ANY($1)", list(names)) < len(
-                names
-            ):
+
+            async def registered() -> bool:
+                known = await conn.fetchval("SELECT count(*) FROM plugins WHERE name = ANY($1)", list(names))
+                return bool(known == len(names))
+
+            if not await registered():
                 async with self.running(self.service("plugin-runner")):
-                    deadline = time.monotonic() + 60
-                    while await conn.fetchval(
-                        "SELECT count(*) FROM plugins WHERE name = ANY($1)", list(names)
-                    ) < len(names):
-                        if time.monotonic() > deadline:
-                            raise TimeoutError(f"plugins {names} were never registered")
-                        await asyncio.sleep(0.2)
+                    await until(registered, timeout=60, what=f"plugins {names} to be registered")
             await conn.execute("UPDATE plugins SET enabled = (name = ANY($1))", list(names))
         finally:
             await conn.close()
 
-    async def outbox_drained(self, timeout: float = 60) -> None:
+    async def outbox_drained(self) -> None:
         """Wait until the API's relay has published every event it stored."""
         conn = await asyncpg.connect(self.dsn)
         try:
-            deadline = time.monotonic() + timeout
-            while await conn.fetchval("SELECT count(*) FROM outbox"):
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the outbox did not drain")
-                await asyncio.sleep(0.2)
+
+            async def empty() -> bool:
+                return not await conn.fetchval("SELECT count(*) FROM outbox")
+
+            await until(empty, timeout=60, what="the outbox to drain")
         finally:
             await conn.close()
 
@@ -150,15 +147,15 @@ def peak_rss_mb(pid: int) -> float:
 
 
 async def wait_ready(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
     async with httpx.AsyncClient() as client:
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get(url)).status_code == 200:
-                    return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} never answered 200")
-            await asyncio.sleep(0.2)
+
+        async def answers() -> bool:
+            try:
+                return (await client.get(url)).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await until(answers, timeout=timeout, what=f"{url} to answer 200")
 
 
 @contextlib.contextmanager

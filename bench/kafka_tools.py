@@ -14,48 +14,34 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-
-async def _until_group_empty(bootstrap: str, group: str, timeout: float = 60) -> None:
-    """Kafka takes offsets from outside a group only while it has no members; a member that
-    just stopped may linger until its session times out."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            (response,) = await admin.describe_consumer_groups([group])
-            state = response.to_object()["groups"][0]["state"]
-            if state in ("Empty", "Dead", ""):
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"consumer group {group} still {state}")
-            await asyncio.sleep(0.5)
-    finally:
-        await admin.close()
+from bench.polling import until
 
 
 async def skip_backlog(bootstrap: str, group: str, topic: str) -> None:
-    """Commit `group`'s offsets at the end of `topic`, so a stage starts on its own events only."""
-    await _until_group_empty(bootstrap, group)
+    """Commit `group`'s offsets at the end of `topic`, so a stage starts on its own events only.
+
+    Kafka takes offsets from outside a group only while it has no members, and a member that
+    just stopped may linger until its session times out: wait for the group to be empty."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+
+        async def empty() -> bool:
+            (response,) = await admin.describe_consumer_groups([group])
+            return response.to_object()["groups"][0]["state"] in ("Empty", "Dead", "")
+
+        await until(empty, timeout=60, what=f"consumer group {group} to be empty", every=0.5)
+        (described,) = await admin.describe_topics([topic])
+        partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+    finally:
+        await admin.close()
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in await _partitions(consumer, topic)]
-        ends = await consumer.end_offsets(partitions)
         consumer.assign(partitions)
-        await consumer.commit(dict(ends.items()))
+        await consumer.commit(await consumer.end_offsets(partitions))
     finally:
         await consumer.stop()
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    for _ in range(50):
-        found = consumer.partitions_for_topic(topic)
-        if found:
-            return set(found)
-        await consumer._client.force_metadata_update()
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"topic {topic} has no partitions")
 
 
 async def create_topic(bootstrap: str, name: str, partitions: int) -> None:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from clipforge.settings import Settings
 from clipforge_api.app import create_app
+from tests.integration.inprocess import client_of
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +22,5 @@ async def api_app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def api(api_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=api_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+    async with client_of(api_app) as client:
         yield client

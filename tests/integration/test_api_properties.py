@@ -13,6 +13,8 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.integration.inprocess import client_of
+
 pytestmark = pytest.mark.integration
 
 json_scalars = st.one_of(
@@ -112,8 +114,7 @@ async def test_valid_clips_are_stored_as_sent(api: httpx.AsyncClient, body: dict
 @pytest.fixture(scope="module")
 async def scratch_plugin(api_app: FastAPI) -> int:
     """A plugin of this module's own, so generated configuration touches nothing else."""
-    transport = httpx.ASGITransport(app=api_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+    async with client_of(api_app) as client:
         response = await client.post(
             "/api/v1/plugins",
             json={

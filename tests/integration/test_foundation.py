@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -15,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from clipforge.db.models import Base, OutboxEvent
 from clipforge.settings import Settings
-from clipforge_api.app import create_app
 from clipforge_devstack.paths import free_port
+from tests.integration.inprocess import api_on
 from tests.kafka_reader import KafkaReader
 from tests.seed import SEED_CLIP
 
@@ -42,18 +40,9 @@ async def test_health_is_200_when_database_and_broker_answer(api: httpx.AsyncCli
     assert response.json()["broker"] == "ok"
 
 
-@contextlib.asynccontextmanager
-async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
-
-
 async def test_health_is_503_when_the_broker_is_unreachable(settings: Settings) -> None:
     dead = settings.model_copy(update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"})
-    async with client_for(dead) as client:
+    async with api_on(dead) as client:
         response = await client.get("/health")
     assert response.status_code == 503
     assert response.json()["broker"] == "unreachable"
@@ -64,7 +53,7 @@ async def test_health_is_503_when_the_database_is_unreachable(settings: Settings
     dead = settings.model_copy(
         update={"database_url": f"postgresql+asyncpg://clipforge:clipforge@127.0.0.1:{free_port()}/clipforge"}
     )
-    async with client_for(dead) as client:
+    async with api_on(dead) as client:
         response = await client.get("/health")
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import signal
@@ -23,10 +22,10 @@ from clipforge.db.engine import make_engine, make_sessionmaker
 from clipforge.db.models import OutboxEvent
 from clipforge.messaging import ensure_topics, make_broker
 from clipforge.settings import Settings
-from clipforge_api.app import create_app
 from clipforge_api.outbox import Relay, enqueue
 from clipforge_devstack.kafka import LocalKafka
 from clipforge_devstack.paths import free_port
+from tests.integration.inprocess import api_on
 from tests.kafka_reader import KafkaReader
 from tests.servers import Servers, fresh_database
 
@@ -66,15 +65,6 @@ async def private_sessions(private_settings: Settings) -> AsyncIterator[async_se
     engine = make_engine(private_settings.database_url, pool_size=2)
     yield make_sessionmaker(engine)
     await engine.dispose()
-
-
-@contextlib.asynccontextmanager
-async def api_on(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
 
 
 async def timed_create(api: httpx.AsyncClient) -> tuple[str, float]:

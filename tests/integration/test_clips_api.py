@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from fastapi import FastAPI
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clipforge.db.models import Clip, OutboxEvent
+from clipforge_api.deps import _snapshot
 from tests.seed import SEED_CLIP
 
 pytestmark = pytest.mark.integration
@@ -224,3 +227,16 @@ async def test_non_finite_numbers_are_422_not_500(api: httpx.AsyncClient) -> Non
     )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "metadata"]
+
+
+async def test_lists_and_summaries_read_one_snapshot(api_app: FastAPI) -> None:
+    """A page's total and its items come from two queries; while the pipeline changes clips they
+    agree only if both see the same snapshot."""
+    request = SimpleNamespace(app=api_app)
+    sessions = _snapshot(request)  # type: ignore[arg-type]
+    session = await anext(sessions)
+    try:
+        assert await session.scalar(text("SHOW transaction_isolation")) == "repeatable read"
+        assert await session.scalar(text("SHOW transaction_read_only")) == "on"
+    finally:
+        await sessions.aclose()

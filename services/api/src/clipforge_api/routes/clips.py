@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clipforge.db.models import Clip
 from clipforge.db.records import clip_record
 from clipforge.events import ClipCaptured, ClipDeleted, ClipUpdated, Topics
-from clipforge_api.deps import RelayDep, Session
+from clipforge_api.deps import RelayDep, Session, Snapshot
 from clipforge_api.outbox import enqueue
 from clipforge_api.schemas import (
     ClipCreate,
@@ -79,7 +79,7 @@ async def create_clip(body: ClipCreate, session: Session, relay: RelayDep, respo
 
 
 @router.get("/stats/summary", response_model=ClipStats)
-async def clip_stats(session: Session) -> ClipStats:
+async def clip_stats(session: Snapshot) -> ClipStats:
     """Totals, counts by status and by game, summed duration and file size."""
     totals = (
         await session.execute(
@@ -140,7 +140,7 @@ def _filtered(
 
 @router.get("", response_model=Page[ClipOut])
 async def list_clips(
-    session: Session,
+    session: Snapshot,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     game_name: Annotated[str | None, Query(max_length=200)] = None,

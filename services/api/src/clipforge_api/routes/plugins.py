@@ -16,7 +16,7 @@ from clipforge.db.models import Plugin, PluginConfiguration
 from clipforge.events import PluginChanged, Topics
 from clipforge.events.contracts import PluginChange
 from clipforge_api.config_validation import validate_config
-from clipforge_api.deps import RelayDep, Session
+from clipforge_api.deps import RelayDep, Session, Snapshot
 from clipforge_api.outbox import enqueue
 from clipforge_api.schemas import (
     ConfigCreate,
@@ -64,7 +64,7 @@ async def _name_taken(session: AsyncSession, name: str) -> bool:
 
 @router.get("", response_model=Page[PluginOut])
 async def list_plugins(
-    session: Session,
+    session: Snapshot,
     enabled: bool | None = None,
     plugin_type: Annotated[PluginType | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -194,7 +194,7 @@ async def _check(session: AsyncSession, plugin: Plugin, config: dict[str, Any]) 
 @router.get("/{plugin_id}/config", response_model=Page[ConfigOut])
 async def list_config(
     plugin_id: PluginId,
-    session: Session,
+    session: Snapshot,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:

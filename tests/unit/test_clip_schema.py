@@ -31,6 +31,21 @@ def test_seed_body_is_valid() -> None:
         ("tags", ["x" * 51]),
         ("metadata", {"plugins": {}}),
         ("file_path", "a\x00b"),
+        ("title", "   "),
+        ("title", "a\ud800"),
+        ("description", "\udfff"),
+        ("game_name", "x\x00"),
+        ("tags", ["ok", "\ud800"]),
+        ("metadata", {"\ud800": 1}),
+        ("metadata", {"k": ["a\x00"]}),
+        ("metadata", {"k": float("nan")}),
+        ("recorded_at", 0),
+        ("recorded_at", "1700000000"),
+        ("recorded_at", "0001-01-01T00:00:00+14:00"),
+        ("recorded_at", "9999-12-31T23:59:59-14:00"),
+        ("file_size", True),
+        ("file_size", "5"),
+        ("fps", "60"),
         ("unknown_field", 1),
     ],
 )
@@ -38,6 +53,13 @@ def test_bad_fields_are_named(field: str, value: Any) -> None:
     with pytest.raises(ValidationError) as err:
         ClipCreate.model_validate({**SEED, field: value})
     assert field in {str(loc) for e in err.value.errors() for loc in e["loc"]}
+
+
+def test_whole_floats_are_whole_numbers_and_times_are_stored_in_utc() -> None:
+    clip = ClipCreate.model_validate({**SEED, "file_size": 5.0, "recorded_at": "2024-01-15T18:30:00+02:00"})
+    assert clip.file_size == 5
+    assert clip.recorded_at is not None
+    assert clip.recorded_at.isoformat() == "2024-01-15T16:30:00+00:00"
 
 
 def test_naive_recorded_at_is_taken_as_utc() -> None:

@@ -12,6 +12,7 @@ from clipforge.messaging import make_broker
 from clipforge.settings import Settings, get_settings
 from clipforge_api.errors import install_error_handlers
 from clipforge_api.limits import BodySizeLimit
+from clipforge_api.methods import AllowedMethods
 from clipforge_api.outbox import Relay
 from clipforge_api.routes import clips, health, plugins, processing
 
@@ -44,11 +45,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
     )
-    app.add_middleware(BodySizeLimit)
     app.include_router(health.router)
     app.include_router(clips.router)
     app.include_router(plugins.router)
     app.include_router(processing.router)
+    app.add_middleware(BodySizeLimit)
+    app.add_middleware(AllowedMethods, routes=app.routes)
 
     install_error_handlers(app)
     return app

@@ -1,21 +1,75 @@
-"""Error bodies: every 4xx names the field and the reason, and never fails to render."""
+"""Error bodies: every error is JSON, every 4xx names the field and the reason, and a database
+that is away is a 503 the client can retry, not a crash.
+
+`responses(...)` documents the error statuses an operation can answer, so the OpenAPI document
+lists every status a client may see.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from pydantic import BaseModel, Field
+from sqlalchemy import exc as sa_exc
+
+from clipforge.faults import is_transient
+from clipforge.storable import value_problem
+
+log = logging.getLogger(__name__)
 
 MAX_ECHO_CHARS = 200
+RETRY_AFTER_S = 5
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(description="where: `body`, `query` or `path`, then the field")
+    msg: str = Field(description="why it was refused")
+    type: str
+    input: Any = Field(None, description="the offending input, when it is small")
+
+
+class Problem(BaseModel):
+    """Every error answer."""
+
+    detail: str | list[FieldError]
+
+
+_DESCRIPTIONS = {
+    400: "The body is not JSON, or a header is malformed",
+    404: "No such resource",
+    409: "Conflicts with an existing record",
+    413: "The request body is too large",
+    422: "A field is invalid: `detail` names it and says why",
+    503: "The database is unreachable for a moment: retry after `Retry-After` seconds",
+}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` entries for these error statuses."""
+    documented: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        entry: dict[str, Any] = {"model": Problem, "description": _DESCRIPTIONS[code]}
+        if code == 503:
+            entry["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+        documented[code] = entry
+    return documented
+
+
+EVERY_OPERATION = responses(400, 413, 422, 503)
+"""What any operation can answer: bad JSON, too large a body, an invalid field, a database away."""
 
 
 def _echo(value: Any) -> Any:
-    """The offending input, when it is small and plain JSON (NaN, Infinity and huge or deep
-    documents are not echoed back)."""
+    """The offending input, when it is small and plain JSON (NaN, Infinity, lone surrogates and
+    huge or deep documents are not echoed back)."""
+    if value_problem(value) is not None:
+        return None
     try:
         text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError):
@@ -23,15 +77,28 @@ def _echo(value: Any) -> Any:
     return value if len(text) <= MAX_ECHO_CHARS else None
 
 
+def _printable(text: str) -> str:
+    """A field name or message as UTF-8 can carry it (a lone surrogate becomes `\\ud800`)."""
+    return text.encode("utf-8", "backslashreplace").decode()
+
+
 def _entry(error: Any) -> dict[str, Any]:
     entry = {
-        "loc": list(error.get("loc", ())),
-        "msg": str(error.get("msg", "")),
+        "loc": [_printable(part) if isinstance(part, str) else part for part in error.get("loc", ())],
+        "msg": _printable(str(error.get("msg", ""))),
         "type": str(error.get("type", "")),
     }
     if "input" in error and (echo := _echo(error["input"])) is not None:
         entry["input"] = echo
     return entry
+
+
+def database_unavailable() -> JSONResponse:
+    return JSONResponse(
+        {"detail": "the database is unavailable; retry shortly"},
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -41,7 +108,24 @@ def install_error_handlers(app: FastAPI) -> None:
             {"detail": [_entry(e) for e in exc.errors()]}, status.HTTP_422_UNPROCESSABLE_CONTENT
         )
 
-    @app.exception_handler(IntegrityError)
-    async def conflict(request: Request, exc: IntegrityError) -> JSONResponse:
+    @app.exception_handler(sa_exc.IntegrityError)
+    async def conflict(request: Request, exc: sa_exc.IntegrityError) -> JSONResponse:
         """A unique key taken by a concurrent request between our check and our insert."""
         return JSONResponse({"detail": "conflicts with an existing record"}, status.HTTP_409_CONFLICT)
+
+    async def infrastructure(request: Request, exc: Exception) -> JSONResponse:
+        """The database (or the network to it) failed: a 503 while it is away, else a JSON 500."""
+        if is_transient(exc):
+            log.warning("%s %s: database unavailable (%s)", request.method, request.url.path, exc)
+            return database_unavailable()
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"detail": "internal error"}, status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+    for kind in (
+        OSError,
+        sa_exc.DBAPIError,
+        sa_exc.TimeoutError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+    ):
+        app.add_exception_handler(kind, infrastructure)

@@ -3,59 +3,82 @@ and the reason, never a database error."""
 
 from __future__ import annotations
 
-import math
+import re
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    Strict,
+    StringConstraints,
+    field_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+from typing_extensions import TypeAliasType
 
 from clipforge.sdk.plugin import NAME_PATTERN, VERSION_PATTERN
+from clipforge.storable import check_text, check_value
 
 T = TypeVar("T")
 
-MAX_JSON_DEPTH = 32
 RESERVED_METADATA_KEYS = frozenset({"plugins"})
 
+# The text rules as patterns, so the OpenAPI document states them. `check_text` also refuses lone
+# surrogates, which no schema regex can name (Rust's and ECMAScript's Unicode modes have no such
+# characters), so the validators enforce the rules and the patterns document them.
+TEXT_PATTERN = r"^[^\x00]*$"
+NON_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+ISO_8601_PATTERN = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$"
+)
 
-def _no_nul(v: str) -> str:
-    if "\x00" in v:
-        raise ValueError("must not contain NUL characters")
+
+def _non_blank(v: str) -> str:
+    check_text(v)
+    if not v.strip():
+        raise ValueError("must not be blank")
     return v
 
 
-def _json_safe(value: Any, depth: int = 0) -> Any:
-    """Postgres JSONB takes no NUL in strings and no NaN/Infinity; refuse them here, with the
-    reason, rather than fail in the database."""
-    if depth > MAX_JSON_DEPTH:
-        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
-    if isinstance(value, str):
-        _no_nul(value)
-    elif isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("numbers must be finite")
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            _no_nul(k)
-            _json_safe(v, depth + 1)
-    elif isinstance(value, list):
-        for v in value:
-            _json_safe(v, depth + 1)
-    return value
-
-
-def _aware(v: datetime | None) -> datetime | None:
-    """Naive timestamps are taken as UTC, so every stored time is unambiguous."""
-    if v is not None and v.tzinfo is None:
-        return v.replace(tzinfo=UTC)
+def _iso_8601(v: Any) -> Any:
+    """No loose coercion: a number (or a numeric string) is not a date."""
+    if isinstance(v, datetime):
+        return v
+    if not isinstance(v, str) or not ISO_8601_PATTERN.match(v):
+        raise ValueError("must be an ISO-8601 date-time string, e.g. 2024-01-15T18:30:00Z")
     return v
+
+
+def _json_integer(v: Any) -> Any:
+    """A JSON integer: 5 or 5.0 (JSON Schema counts both), never `true` or "5"."""
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError("must be a whole number")
+    return v
+
+
+def _utc(v: datetime) -> datetime:
+    """Naive timestamps are taken as UTC; every stored time is normalised to UTC, which also
+    refuses what no database column can hold (0001-01-01T00:00:00+14:00 is year 0 in UTC)."""
+    try:
+        return (v if v.tzinfo is not None else v.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the supported range (years 1 to 9999 in UTC)") from None
 
 
 def _user_metadata(v: dict[str, Any]) -> dict[str, Any]:
     reserved = RESERVED_METADATA_KEYS & v.keys()
     if reserved:
         raise ValueError(f"key(s) {sorted(reserved)} are reserved for plugin results")
-    return _json_safe(v)  # type: ignore[no-any-return]
+    return v
 
 
 # `module:attribute`, or a relative path inside a plugin folder. Every path segment starts with a
@@ -65,17 +88,52 @@ def _user_metadata(v: dict[str, Any]) -> dict[str, Any]:
 _SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 ENTRY_POINT_PATTERN = rf"^([A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*|{_SEGMENT}(/{_SEGMENT})*)$"
 
+# Any JSON value Postgres can store: a recursive type, so the OpenAPI document shows the rules at
+# every depth (`JsonValue`); `check_value` enforces what a schema cannot (depth, NUL, NaN).
+if TYPE_CHECKING:  # mypy cannot follow this recursive alias; for it a JSON value is Any
+    JsonValue = Any
+else:
+    JsonValue = TypeAliasType(
+        "JsonValue",
+        Annotated[str, Field(json_schema_extra={"pattern": TEXT_PATTERN})]
+        | int
+        | float
+        | bool
+        | list["JsonValue"]
+        | Annotated[
+            dict[str, "JsonValue"], Field(json_schema_extra={"propertyNames": {"pattern": TEXT_PATTERN}})
+        ]
+        | None,
+    )
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_no_nul)]
-Title = Annotated[Text, StringConstraints(min_length=1, max_length=200)]
-FilePath = Annotated[Text, StringConstraints(min_length=1, max_length=1024)]
+
+def _json_object(v: Any) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise ValueError("must be a JSON object")
+    return check_value(v, "metadata")  # type: ignore[no-any-return]
+
+
+# Validated by `check_value` alone (one clear message naming the path, not one per union member);
+# documented by the recursive type.
+JsonObject = Annotated[
+    dict[str, Any],
+    PlainValidator(_json_object, json_schema_input_type=dict[str, JsonValue]),
+    Field(json_schema_extra={"propertyNames": {"pattern": TEXT_PATTERN}}),
+]
+ConfigValue = Annotated[
+    Any, PlainValidator(lambda v: check_value(v, "value"), json_schema_input_type=JsonValue)
+]
+
+Text = Annotated[str, AfterValidator(check_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
+NonBlank = Annotated[str, AfterValidator(_non_blank), Field(json_schema_extra={"pattern": NON_BLANK_PATTERN})]
+Title = Annotated[NonBlank, StringConstraints(min_length=1, max_length=200)]
+FilePath = Annotated[NonBlank, StringConstraints(min_length=1, max_length=1024)]
 Resolution = Annotated[str, StringConstraints(pattern=r"^[1-9]\d{0,4}x[1-9]\d{0,4}$")]
 Codec = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,32}$")]
-Tag = Annotated[Text, StringConstraints(min_length=1, max_length=50)]
-Timestamp = Annotated[datetime, AfterValidator(_aware)]
-UserMetadata = Annotated[dict[str, Any], AfterValidator(_user_metadata)]
-JsonValue = Annotated[Any, AfterValidator(_json_safe)]
-JsonObject = Annotated[dict[str, Any], AfterValidator(_json_safe)]
+Tag = Annotated[NonBlank, StringConstraints(min_length=1, max_length=50)]
+Timestamp = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_utc)]
+UserMetadata = Annotated[JsonObject, AfterValidator(_user_metadata)]
+DisplayName = Annotated[NonBlank, StringConstraints(min_length=1, max_length=200)]
 PluginName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 Version = Annotated[str, StringConstraints(pattern=VERSION_PATTERN, max_length=64)]
 PluginType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_+-]{0,31}$")]
@@ -94,14 +152,17 @@ class ClipStatus(StrEnum):
 
 
 class ClipFields(BaseModel):
+    # Strict numbers: `true` is not a file size, nor "60" a frame rate.
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     description: Annotated[Text, StringConstraints(max_length=5000)] | None = None
     resolution: Resolution | None = Field(None, description="WIDTHxHEIGHT, e.g. 1920x1080")
-    fps: float | None = Field(None, gt=0, le=1000)
+    fps: float | None = Field(None, gt=0, le=1000, strict=True)
     codec: Codec | None = None
-    duration: float | None = Field(None, ge=0, le=86_400, description="seconds")
-    file_size: int | None = Field(None, ge=0, le=2**53, description="bytes")
+    duration: float | None = Field(None, ge=0, le=86_400, strict=True, description="seconds")
+    file_size: Annotated[int, Field(ge=0, le=2**53), BeforeValidator(_json_integer)] | None = Field(
+        None, description="bytes"
+    )
     game_name: Annotated[Text, StringConstraints(max_length=200)] | None = None
     game_id: Annotated[Text, StringConstraints(max_length=100)] | None = None
     recorded_at: Timestamp | None = None
@@ -114,21 +175,23 @@ class ClipCreate(ClipFields):
     metadata: UserMetadata = Field(default_factory=dict)
 
 
+def _not_null(v: T | None) -> T:
+    """For update fields that may be left out but not cleared. Validators do not run on
+    defaults, so None here was sent explicitly. (The schema leaves null out: `SkipJsonSchema`.)"""
+    if v is None:
+        raise ValueError("may be changed but not set to null")
+    return v
+
+
 class ClipUpdate(ClipFields):
     """Only the fields sent change. `metadata` replaces the user's keys; plugin results stay."""
 
-    title: Title | None = None
-    file_path: FilePath | None = None
+    title: Title | SkipJsonSchema[None] = None
+    file_path: FilePath | SkipJsonSchema[None] = None
     tags: list[Tag] | None = Field(None, max_length=50)
     metadata: UserMetadata | None = None
 
-    @field_validator("title", "file_path")
-    @classmethod
-    def _not_null(cls, v: str | None) -> str:
-        # Validators do not run on defaults, so None here was sent explicitly.
-        if v is None:
-            raise ValueError("may be changed but not set to null")
-        return v
+    _required_when_sent = field_validator("title", "file_path")(_not_null)
 
 
 class ClipOut(BaseModel):
@@ -180,29 +243,33 @@ class PluginCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: PluginName = Field(description="unique snake_case id, 2-64 characters")
-    display_name: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
+    display_name: DisplayName
     description: Annotated[Text, StringConstraints(max_length=2000)] | None = None
     version: Version = Field(description="semantic version, e.g. 1.2.0")
     author: Annotated[Text, StringConstraints(max_length=200)] | None = None
     plugin_type: PluginType = "python"
     entry_point: EntryPoint | None = None
     install_path: EntryPoint | None = None
-    enabled: bool = False
+    enabled: bool = Field(False, strict=True)
     metadata: JsonObject = Field(default_factory=dict)
 
 
 class PluginUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    display_name: Annotated[Text, StringConstraints(min_length=1, max_length=200)] | None = None
+    display_name: DisplayName | SkipJsonSchema[None] = None
     description: Annotated[Text, StringConstraints(max_length=2000)] | None = None
-    version: Version | None = None
+    version: Version | SkipJsonSchema[None] = None
     author: Annotated[Text, StringConstraints(max_length=200)] | None = None
-    plugin_type: PluginType | None = None
+    plugin_type: PluginType | SkipJsonSchema[None] = None
     entry_point: EntryPoint | None = None
     install_path: EntryPoint | None = None
-    enabled: bool | None = None
-    metadata: JsonObject | None = None
+    enabled: Annotated[bool, Strict()] | SkipJsonSchema[None] = None
+    metadata: JsonObject | SkipJsonSchema[None] = None
+
+    _required_when_sent = field_validator("display_name", "version", "plugin_type", "enabled", "metadata")(
+        _not_null
+    )
 
 
 class PluginOut(BaseModel):
@@ -229,13 +296,13 @@ class ConfigCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     key: ConfigKey
-    value: JsonValue
+    value: ConfigValue
 
 
 class ConfigUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    value: JsonValue
+    value: ConfigValue
 
 
 class ConfigOut(BaseModel):

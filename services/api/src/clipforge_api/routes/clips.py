@@ -14,6 +14,7 @@ from clipforge.db.models import Clip
 from clipforge.db.records import clip_record
 from clipforge.events import ClipCaptured, ClipDeleted, ClipUpdated, Topics
 from clipforge_api.deps import RelayDep, Session, Snapshot
+from clipforge_api.errors import EVERY_OPERATION, responses
 from clipforge_api.outbox import enqueue
 from clipforge_api.schemas import (
     ClipCreate,
@@ -25,10 +26,11 @@ from clipforge_api.schemas import (
     Page,
     SortOrder,
     Tag,
+    Text,
     Timestamp,
 )
 
-router = APIRouter(prefix="/api/v1/clips", tags=["clips"])
+router = APIRouter(prefix="/api/v1/clips", tags=["clips"], responses=EVERY_OPERATION)
 CLIPS = Clip.metadata.tables[Clip.__tablename__]
 
 SORT_COLUMNS = {
@@ -102,7 +104,7 @@ async def clip_stats(session: Snapshot) -> ClipStats:
     )
 
 
-@router.get("/{clip_id}", response_model=ClipOut)
+@router.get("/{clip_id}", response_model=ClipOut, responses=responses(404))
 async def get_clip(clip_id: uuid.UUID, session: Session) -> Clip:
     clip = await session.get(Clip, clip_id)
     if clip is None:
@@ -143,24 +145,18 @@ async def list_clips(
     session: Snapshot,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    game_name: Annotated[str | None, Query(max_length=200)] = None,
-    game_id: Annotated[str | None, Query(max_length=100)] = None,
+    game_name: Annotated[Text | None, Query(max_length=200)] = None,
+    game_id: Annotated[Text | None, Query(max_length=100)] = None,
     clip_status: Annotated[ClipStatus | None, Query(alias="status")] = None,
     tag: Annotated[Tag | None, Query()] = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="text in the title (case-insensitive)")
+        Text | None, Query(max_length=200, description="text in the title (case-insensitive)")
     ] = None,
     recorded_after: Annotated[Timestamp | None, Query(description="recorded_at ≥ this")] = None,
     recorded_before: Annotated[Timestamp | None, Query(description="recorded_at < this")] = None,
     sort: ClipSort = ClipSort.CREATED_AT,
     order: SortOrder = SortOrder.DESC,
 ) -> dict[str, Any]:
-    for name, value in (("game_name", game_name), ("game_id", game_id), ("q", q)):
-        if value is not None and "\x00" in value:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                [{"loc": ["query", name], "msg": "must not contain NUL", "type": "value_error"}],
-            )
     filters = (game_name, game_id, clip_status, tag, q, recorded_after, recorded_before)
     total = await session.scalar(_filtered(select(func.count()).select_from(Clip), *filters))
     column = SORT_COLUMNS[sort]
@@ -173,7 +169,7 @@ async def list_clips(
     return {"items": items, "total": total or 0, "limit": limit, "offset": offset}
 
 
-@router.put("/{clip_id}", response_model=ClipOut)
+@router.put("/{clip_id}", response_model=ClipOut, responses=responses(404))
 async def update_clip(clip_id: uuid.UUID, body: ClipUpdate, session: Session, relay: RelayDep) -> Clip:
     """Change the fields sent. `metadata` replaces the user's own keys; plugin results stay."""
     changes = body.model_dump(exclude_unset=True)
@@ -203,7 +199,7 @@ async def update_clip(clip_id: uuid.UUID, body: ClipUpdate, session: Session, re
     return clip
 
 
-@router.delete("/{clip_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{clip_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404))
 async def delete_clip(clip_id: uuid.UUID, session: Session, relay: RelayDep) -> Response:
     async with session.begin():
         clip = await _locked_clip(session, clip_id)

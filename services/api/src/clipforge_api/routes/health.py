@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 router = APIRouter(tags=["health"])
@@ -30,7 +32,18 @@ async def _broker_ok(request: Request) -> bool:
         return False
 
 
-@router.get("/health")
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unreachable"]
+    broker: Literal["ok", "unreachable"]
+    outbox_published: int = Field(description="events this process's relay has published")
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "the database or the broker is unreachable"}},
+)
 async def health(request: Request) -> JSONResponse:
     database, broker = await asyncio.gather(_database_ok(request), _broker_ok(request))
     ok = database and broker

@@ -17,6 +17,7 @@ from clipforge.events import PluginChanged, Topics
 from clipforge.events.contracts import PluginChange
 from clipforge_api.config_validation import validate_config
 from clipforge_api.deps import RelayDep, Session, Snapshot
+from clipforge_api.errors import EVERY_OPERATION, responses
 from clipforge_api.outbox import enqueue
 from clipforge_api.schemas import (
     ConfigCreate,
@@ -29,7 +30,7 @@ from clipforge_api.schemas import (
     PluginUpdate,
 )
 
-router = APIRouter(prefix="/api/v1/plugins", tags=["plugins"])
+router = APIRouter(prefix="/api/v1/plugins", tags=["plugins"], responses=EVERY_OPERATION)
 
 PluginId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ConfigId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -85,12 +86,12 @@ async def list_plugins(
     return {"items": items, "total": total or 0, "limit": limit, "offset": offset}
 
 
-@router.get("/{plugin_id}", response_model=PluginOut)
+@router.get("/{plugin_id}", response_model=PluginOut, responses=responses(404))
 async def get_plugin(plugin_id: PluginId, session: Session) -> Plugin:
     return await _plugin(session, plugin_id)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=PluginOut)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PluginOut, responses=responses(409))
 async def register_plugin(
     body: PluginCreate, session: Session, relay: RelayDep, response: Response
 ) -> Plugin:
@@ -109,23 +110,12 @@ async def register_plugin(
     return plugin
 
 
-@router.put("/{plugin_id}", response_model=PluginOut)
+@router.put("/{plugin_id}", response_model=PluginOut, responses=responses(404))
 async def update_plugin(plugin_id: PluginId, body: PluginUpdate, session: Session, relay: RelayDep) -> Plugin:
     changes = body.model_dump(exclude_unset=True)
     async with session.begin():
         plugin = await _plugin(session, plugin_id, lock=True)
         for field, value in changes.items():
-            if value is None and field in ("display_name", "version", "plugin_type", "enabled", "metadata"):
-                raise HTTPException(
-                    422,
-                    [
-                        {
-                            "loc": ["body", field],
-                            "msg": "may be changed but not set to null",
-                            "type": "value_error",
-                        }
-                    ],
-                )
             setattr(plugin, "plugin_metadata" if field == "metadata" else field, value)
         await session.flush()
         await session.refresh(plugin)
@@ -134,7 +124,7 @@ async def update_plugin(plugin_id: PluginId, body: PluginUpdate, session: Sessio
     return plugin
 
 
-@router.delete("/{plugin_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{plugin_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404))
 async def delete_plugin(plugin_id: PluginId, session: Session, relay: RelayDep) -> Response:
     """Unregister the plugin (its configuration goes with it); runners unload it."""
     async with session.begin():
@@ -157,13 +147,13 @@ async def _set_enabled(plugin_id: int, enabled: bool, session: AsyncSession, rel
     return plugin
 
 
-@router.post("/{plugin_id}/enable", response_model=PluginOut)
+@router.post("/{plugin_id}/enable", response_model=PluginOut, responses=responses(404))
 async def enable_plugin(plugin_id: PluginId, session: Session, relay: RelayDep) -> Plugin:
     """Runners load the plugin and run it on every new clip from now on."""
     return await _set_enabled(plugin_id, True, session, relay)
 
 
-@router.post("/{plugin_id}/disable", response_model=PluginOut)
+@router.post("/{plugin_id}/disable", response_model=PluginOut, responses=responses(404))
 async def disable_plugin(plugin_id: PluginId, session: Session, relay: RelayDep) -> Plugin:
     """Runners unload the plugin; clips already processed keep its results."""
     return await _set_enabled(plugin_id, False, session, relay)
@@ -191,7 +181,7 @@ async def _check(session: AsyncSession, plugin: Plugin, config: dict[str, Any]) 
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, errors)
 
 
-@router.get("/{plugin_id}/config", response_model=Page[ConfigOut])
+@router.get("/{plugin_id}/config", response_model=Page[ConfigOut], responses=responses(404))
 async def list_config(
     plugin_id: PluginId,
     session: Snapshot,
@@ -213,7 +203,12 @@ async def list_config(
     return {"items": items, "total": total or 0, "limit": limit, "offset": offset}
 
 
-@router.post("/{plugin_id}/config", status_code=status.HTTP_201_CREATED, response_model=ConfigOut)
+@router.post(
+    "/{plugin_id}/config",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ConfigOut,
+    responses=responses(404, 409),
+)
 async def create_config(
     plugin_id: PluginId, body: ConfigCreate, session: Session, relay: RelayDep, response: Response
 ) -> PluginConfiguration:
@@ -235,7 +230,7 @@ async def create_config(
     return row
 
 
-@router.put("/{plugin_id}/config/{config_id}", response_model=ConfigOut)
+@router.put("/{plugin_id}/config/{config_id}", response_model=ConfigOut, responses=responses(404))
 async def update_config(
     plugin_id: PluginId, config_id: ConfigId, body: ConfigUpdate, session: Session, relay: RelayDep
 ) -> PluginConfiguration:
@@ -251,7 +246,9 @@ async def update_config(
     return row
 
 
-@router.delete("/{plugin_id}/config/{config_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{plugin_id}/config/{config_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404)
+)
 async def delete_config(
     plugin_id: PluginId, config_id: ConfigId, session: Session, relay: RelayDep
 ) -> Response:

@@ -13,10 +13,11 @@ from clipforge.db.models import Backfill, Clip, ClipRun, Plugin, PluginRun
 from clipforge.db.records import clip_record
 from clipforge.events import ClipCaptured, Topics
 from clipforge_api.deps import RelayDep, Session
+from clipforge_api.errors import EVERY_OPERATION, responses
 from clipforge_api.outbox import enqueue
 from clipforge_api.schemas import BackfillOut, ProcessingOut, ReprocessOut, ReprocessRequest
 
-router = APIRouter(tags=["processing"])
+router = APIRouter(tags=["processing"], responses=EVERY_OPERATION)
 
 PluginId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
@@ -34,7 +35,7 @@ ENQUEUE_BACKFILL = text("""
 """)
 
 
-@router.get("/api/v1/clips/{clip_id}/processing", response_model=ProcessingOut)
+@router.get("/api/v1/clips/{clip_id}/processing", response_model=ProcessingOut, responses=responses(404))
 async def clip_processing(clip_id: uuid.UUID, session: Session) -> ProcessingOut:
     """Every processing run of the clip and every plugin run in them, oldest first."""
     clip = await session.get(Clip, clip_id)
@@ -54,7 +55,10 @@ async def clip_processing(clip_id: uuid.UUID, session: Session) -> ProcessingOut
 
 
 @router.post(
-    "/api/v1/clips/{clip_id}/reprocess", status_code=status.HTTP_202_ACCEPTED, response_model=ReprocessOut
+    "/api/v1/clips/{clip_id}/reprocess",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ReprocessOut,
+    responses=responses(404),
 )
 async def reprocess_clip(
     clip_id: uuid.UUID,
@@ -116,7 +120,10 @@ async def _backfill_out(session: AsyncSession, backfill: Backfill) -> BackfillOu
 
 
 @router.post(
-    "/api/v1/plugins/{plugin_id}/backfill", status_code=status.HTTP_202_ACCEPTED, response_model=BackfillOut
+    "/api/v1/plugins/{plugin_id}/backfill",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BackfillOut,
+    responses=responses(404, 409),
 )
 async def backfill_plugin(
     plugin_id: PluginId, session: Session, relay: RelayDep, response: Response
@@ -145,7 +152,11 @@ async def backfill_plugin(
     return await _backfill_out(session, backfill)
 
 
-@router.get("/api/v1/plugins/{plugin_id}/backfills/{backfill_id}", response_model=BackfillOut)
+@router.get(
+    "/api/v1/plugins/{plugin_id}/backfills/{backfill_id}",
+    response_model=BackfillOut,
+    responses=responses(404),
+)
 async def backfill_progress(
     plugin_id: PluginId, backfill_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: Session
 ) -> BackfillOut:

@@ -72,7 +72,12 @@ async def test_a_process_over_its_time_limit_is_killed(tmp_path: Path) -> None:
     folder = native(tmp_path, f"sleep 30 & echo $! > {marker}; wait\n")
     started = time.monotonic()
     result = await run_captured_hook(
-        plugin(folder).on_clip_captured, {"metadata": {}}, plugin="p", version="1", timeout=0.5
+        plugin(folder).on_clip_captured,
+        {"metadata": {}},
+        plugin="p",
+        version="1",
+        timeout=0.5,
+        max_result_bytes=1024,
     )
     assert result.status is PluginRunStatus.TIMEOUT
     assert time.monotonic() - started < 5

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -14,6 +16,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
 from clipforge.events import Topics
+from clipforge.retries import Retry
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,7 @@ async def publish(broker: KafkaBroker, topic: str, event: BaseModel, key: str) -
 async def publish_nowait(broker: KafkaBroker, topic: str, event: BaseModel, key: str) -> asyncio.Future[Any]:
     """Hand one event to the producer; the returned future resolves on the broker's acknowledgement.
     For consumers that acknowledge a whole batch: wait for all, then commit."""
-    return await _send(broker, topic, encode(event), key)
+    return await send_encoded(broker, topic, encode(event), key)
 
 
 async def publish_in_key_order(broker: KafkaBroker, messages: Iterable[tuple[str, str, bytes]]) -> None:
@@ -58,10 +61,11 @@ async def publish_in_key_order(broker: KafkaBroker, messages: Iterable[tuple[str
     All are handed to the producer at once, in the order given, and waited for together (one
     round of acknowledgements, not one per message); the idempotent producer keeps that order
     within a partition, so one key's events never overtake each other."""
-    await asyncio.gather(*[await _send(broker, topic, value, key) for topic, key, value in messages])
+    await asyncio.gather(*[await send_encoded(broker, topic, value, key) for topic, key, value in messages])
 
 
-async def _send(broker: KafkaBroker, topic: str, value: bytes, key: str) -> asyncio.Future[Any]:
+async def send_encoded(broker: KafkaBroker, topic: str, value: bytes, key: str) -> asyncio.Future[Any]:
+    """Hand one encoded message to the producer; the future resolves on the acknowledgement."""
     future: asyncio.Future[Any] = await broker.publish(
         value, topic=topic, key=key.encode(), headers=JSON_HEADERS, no_confirm=True
     )
@@ -100,3 +104,47 @@ async def ensure_topics(bootstrap_servers: str, partitions: int) -> list[str]:
         return [t.name for t in wanted]
     finally:
         await admin.close()
+
+
+@dataclass
+class Outgoing:
+    """A message handed to the producer, and the acknowledgement to wait for (or the error
+    that kept it from leaving)."""
+
+    topic: str
+    key: str
+    value: bytes
+    sent: asyncio.Future[Any] | BaseException
+
+
+async def send_later(broker: KafkaBroker, topic: str, key: str, value: bytes) -> Outgoing:
+    """Hand a message to the producer without waiting; never raises (see `confirm`)."""
+    try:
+        sent: asyncio.Future[Any] | BaseException = await send_encoded(broker, topic, value, key)
+    except Exception as exc:  # refused before it left: too large, producer closed, ...
+        sent = exc
+    return Outgoing(topic, key, value, sent)
+
+
+async def confirm(broker: KafkaBroker, outgoing: Iterable[Outgoing], retry: Retry) -> None:
+    """Wait for every acknowledgement; send again, one at a time and in order, only what was
+    refused or not acknowledged (transient faults are waited out). Raises `GaveUp` when a
+    message keeps failing otherwise."""
+    for message in outgoing:
+        if not isinstance(message.sent, BaseException):
+            try:
+                await message.sent
+                continue
+            except Exception as exc:
+                message.sent = exc
+        log.warning(
+            "%s for %s not acknowledged (%s); sending again", message.topic, message.key, message.sent
+        )
+        await retry.run(
+            functools.partial(_send_and_wait, broker, message),
+            what=f"publishing {message.topic} for {message.key}",
+        )
+
+
+async def _send_and_wait(broker: KafkaBroker, message: Outgoing) -> None:
+    await (await send_encoded(broker, message.topic, message.value, message.key))

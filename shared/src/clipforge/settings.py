@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from clipforge.retries import Retry
+
 
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name)
@@ -38,6 +40,18 @@ class Settings(BaseSettings):
     partial_report_s: float = Field(1.0, gt=0, le=60, validation_alias=_env("CLIPFORGE_PARTIAL_REPORT_S"))
     plugin_timeout_s: float = Field(10.0, gt=0, le=300, validation_alias=_env("CLIPFORGE_PLUGIN_TIMEOUT_S"))
 
+    plugin_result_max_bytes: int = Field(
+        256 * 1024, ge=1024, le=64 * 1024 * 1024, validation_alias=_env("CLIPFORGE_RESULT_MAX_BYTES")
+    )
+    # The largest message the services produce (Kafka's default limit is 1 MiB): results are split
+    # into several clip.processed events to fit, and dead letters are cut to fit.
+    kafka_max_message_bytes: int = Field(
+        1_000_000, ge=64 * 1024, le=100 * 1024 * 1024, validation_alias=_env("KAFKA_MAX_MESSAGE_BYTES")
+    )
+    # Tries for a message that fails with an error that is not transient, before it is
+    # dead-lettered (a database or broker that is away is waited out, however long).
+    delivery_attempts: int = Field(3, ge=1, le=100, validation_alias=_env("CLIPFORGE_DELIVERY_ATTEMPTS"))
+
     merge_batch_size: int = Field(200, ge=1, le=5000, validation_alias=_env("METADATA_BATCH_SIZE"))
 
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
@@ -45,6 +59,9 @@ class Settings(BaseSettings):
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
         validation_alias=_env("CLIPFORGE_INSTANCE"),
     )
+
+    def retry(self) -> Retry:
+        return Retry(attempts=self.delivery_attempts)
 
     def plugin_folders(self) -> list[Path]:
         """Extra plugin folders from CLIPFORGE_PLUGIN_DIRS (os.pathsep-separated)."""

@@ -34,6 +34,12 @@ def text_problem(text: str) -> str | None:
     return "NUL character" if found.group() == "\x00" else "lone surrogate (invalid Unicode)"
 
 
+def scrub_text(text: str) -> str:
+    """The text with every character Postgres cannot store replaced by U+FFFD: for text we
+    only report (an exception's message, a key), never for what a user or a plugin gave."""
+    return _FORBIDDEN.sub("\ufffd", text)
+
+
 def check_text(text: str) -> str:
     """The string itself, or `Unstorable` with the reason (for pydantic validators)."""
     problem = text_problem(text)

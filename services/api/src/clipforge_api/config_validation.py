@@ -11,13 +11,19 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from clipforge.storable import encoded_size
+
 RUNNER_KEYS = {"timeout_s"}
 MAX_TIMEOUT_S = 300
+# The whole configuration travels in every plugin.changed event, which must fit one Kafka message.
+MAX_CONFIG_BYTES = 256 * 1024
 
 
 def validate_config(schema: dict[str, Any] | None, config: dict[str, Any]) -> list[dict[str, Any]]:
     """FastAPI-shaped error entries (empty when the configuration is valid)."""
     errors: list[dict[str, Any]] = []
+    if (size := encoded_size(config)) > MAX_CONFIG_BYTES:
+        errors.append(_error([], f"the configuration would be {size} bytes as JSON, over {MAX_CONFIG_BYTES}"))
     timeout = config.get("timeout_s")
     if "timeout_s" in config and (
         isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_TIMEOUT_S

@@ -24,11 +24,12 @@ from pydantic.json_schema import SkipJsonSchema
 from typing_extensions import TypeAliasType
 
 from clipforge.sdk.plugin import NAME_PATTERN, VERSION_PATTERN
-from clipforge.storable import check_text, check_value
+from clipforge.storable import check_text, check_value, encoded_size
 
 T = TypeVar("T")
 
 RESERVED_METADATA_KEYS = frozenset({"plugins"})
+MAX_JSON_BYTES = 64 * 1024
 
 # The text rules as patterns, so the OpenAPI document states them. `check_text` also refuses lone
 # surrogates, which no schema regex can name (Rust's and ECMAScript's Unicode modes have no such
@@ -110,7 +111,15 @@ else:
 def _json_object(v: Any) -> dict[str, Any]:
     if not isinstance(v, dict):
         raise ValueError("must be a JSON object")
-    return check_value(v, "metadata")  # type: ignore[no-any-return]
+    small: dict[str, Any] = _small(check_value(v, "metadata"))
+    return small
+
+
+def _small(v: Any) -> Any:
+    """Metadata and configuration values travel in events, which must fit one Kafka message."""
+    if (size := encoded_size(v)) > MAX_JSON_BYTES:
+        raise ValueError(f"is {size} bytes as JSON, over the limit of {MAX_JSON_BYTES}")
+    return v
 
 
 # Validated by `check_value` alone (one clear message naming the path, not one per union member);

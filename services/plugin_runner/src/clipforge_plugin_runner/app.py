@@ -4,33 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
-from aiokafka import ConsumerRecord
 from faststream import FastStream
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from pydantic import ValidationError
 
 from clipforge.db.engine import make_engine, make_sessionmaker
-from clipforge.dead_letters import dead_letter
 from clipforge.events import (
-    ClipCaptured,
     ClipEnriched,
-    ClipProcessed,
     PluginChanged,
     Topics,
-    derived_event_id,
 )
-from clipforge.messaging import make_broker, publish_nowait
+from clipforge.messaging import make_broker
 from clipforge.settings import Settings
+from clipforge_plugin_runner.captured import SERVICE, CapturedHandler
 from clipforge_plugin_runner.discovery import builtin_plugin_dir, folders_stamp
 from clipforge_plugin_runner.host import PluginHost
 from clipforge_plugin_runner.registry import Registry
 
 log = logging.getLogger("plugin-runner")
 
-SERVICE = "plugin-runner"
 GROUP = "plugin-runner"
 HOOKS_GROUP = "plugin-runner-hooks"
 
@@ -40,13 +34,18 @@ def build(settings: Settings) -> FastStream:
     engine = make_engine(settings.database_url, pool_size=4)
     builtin = builtin_plugin_dir()
     folders = ([builtin] if builtin else []) + settings.plugin_folders()
-    host = PluginHost(Registry(make_sessionmaker(engine)), folders, settings.plugin_timeout_s)
+    sessions = make_sessionmaker(engine)
+    host = PluginHost(
+        Registry(sessions),
+        folders,
+        settings.plugin_timeout_s,
+        max_result_bytes=settings.plugin_result_max_bytes,
+    )
+    captured = CapturedHandler(broker, host, sessions, settings)
 
-    # At-least-once: a fetched batch's offsets are committed only after every clip.processed it
-    # caused is acknowledged by Kafka. The clips of a batch run concurrently, each publishing its
-    # results as soon as they are ready (fast plugins first, see PluginHost.run_captured), so a
-    # slow plugin delays the commit, never another clip's results. Poison messages are
-    # dead-lettered; an exception that escapes is an infrastructure fault: seek back and retry.
+    # At-least-once: a fetched batch's offsets are committed after every record in it is
+    # published or dead-lettered (see CapturedHandler). An exception that escapes is the worker
+    # stopping: FastStream seeks back and the batch is delivered again.
     @broker.subscriber(
         Topics.CLIP_CAPTURED,
         group_id=GROUP,
@@ -58,42 +57,7 @@ def build(settings: Settings) -> FastStream:
         title="plugin-runner:clip.captured",
     )
     async def on_clip_captured(msg: KafkaMessage) -> None:
-        records: tuple[ConsumerRecord, ...] = msg.raw_message
-        sent = await asyncio.gather(*(run_one(record) for record in records))
-        await asyncio.gather(*(ack for acks in sent for ack in acks))
-
-    in_flight = asyncio.Semaphore(settings.runner_concurrency)
-
-    async def run_one(record: ConsumerRecord) -> list[asyncio.Future[Any]]:
-        """Run the plugins on one captured clip; return the acknowledgements still to come."""
-        try:
-            event = ClipCaptured.model_validate_json(record.value or b"")
-        except ValidationError as exc:
-            await dead_letter(broker, record, error=str(exc), service=SERVICE)
-            return []
-        async with in_flight:
-            return await run_plugins(event)
-
-    async def run_plugins(event: ClipCaptured) -> list[asyncio.Future[Any]]:
-        clip = event.clip.model_dump(mode="json")
-        due = host.due(event.plugins)
-        acks = []
-        piece = 0
-        async for results in host.run_captured(clip, due, partial_after=settings.partial_report_s):
-            piece += 1
-            processed = ClipProcessed(
-                event_id=derived_event_id(event.event_id, f"processed:{piece}"),
-                clip_id=event.clip_id,
-                source_event_id=event.event_id,
-                runner=settings.instance,
-                due=due,
-                results=results,
-                backfill_id=event.backfill_id,
-            )
-            acks.append(
-                await publish_nowait(broker, Topics.CLIP_PROCESSED, processed, key=str(event.clip_id))
-            )
-        return acks
+        await captured.handle(msg.raw_message)
 
     # The seed's "on_clip_processed when processing completes": once per completed run, on one
     # replica (a group of its own, so it never competes with clip.captured for the runners' time).
@@ -108,7 +72,7 @@ def build(settings: Settings) -> FastStream:
         try:
             event = ClipEnriched.model_validate_json(msg.body)
         except ValidationError as exc:
-            await dead_letter(broker, msg.raw_message, error=str(exc), service=SERVICE)
+            await captured.dead_letters.send(msg.raw_message, str(exc))
             return
         await host.run_processed(event.clip.model_dump(mode="json"))
 

@@ -1,5 +1,11 @@
 """Running one plugin hook in isolation: a time limit, exceptions turned into results, and the
-plugin's output turned into a JSON result.
+plugin's output turned into a result Postgres can store.
+
+What a plugin returns is checked before it leaves the runner (NUL characters, lone surrogates,
+NaN or Infinity, types JSON has not, nesting too deep, a size cap): one bad value would otherwise
+fail the metadata service's whole merge batch. A result that fails the check makes that plugin's
+run an `error` saying what was wrong and where (`result.text: NUL character`); the clip's other
+plugins are not affected.
 
 Sync hooks run in a thread pool so they cannot block the event loop; a sync hook that hangs past
 its limit is abandoned (Python cannot kill a thread) and its thread is written off, which is why
@@ -12,13 +18,13 @@ import asyncio
 import copy
 import functools
 import inspect
-import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from clipforge.events import PluginResult, PluginRunStatus
+from clipforge.storable import encoded_size, scrub_text, value_problem
 
 HOOK_THREADS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="plugin-hook")
 
@@ -38,7 +44,9 @@ async def call_hook(hook: Callable[..., Any], *args: Any) -> Any:
     return result
 
 
-def extract_result(before: dict[str, Any], returned: Any, mutated: dict[str, Any]) -> dict[str, Any]:
+def extract_result(
+    before: dict[str, Any], returned: Any, mutated: dict[str, Any], *, max_bytes: int
+) -> dict[str, Any]:
     """What the plugin produced: the metadata keys it added or changed (seed-style plugins
     edit `clip_data["metadata"]` and return `clip_data`), or a plain dict it returned."""
     if returned is None:
@@ -46,18 +54,23 @@ def extract_result(before: dict[str, Any], returned: Any, mutated: dict[str, Any
     elif isinstance(returned, dict) and isinstance(returned.get("metadata"), dict):
         after = returned["metadata"]
     elif isinstance(returned, dict):
-        return _jsonable(returned)
+        return checked_result(returned, max_bytes=max_bytes)
     else:
         raise BadResult(f"hook returned {type(returned).__name__}; expected clip_data, a dict or None")
+    if not isinstance(after, dict):
+        raise BadResult(f"clip_data['metadata'] is a {type(after).__name__}; expected a dict")
     changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
-    return _jsonable(changed)
+    return checked_result(changed, max_bytes=max_bytes)
 
 
-def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
-    try:
-        result: dict[str, Any] = json.loads(json.dumps(value, default=str, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise BadResult(f"result is not JSON: {exc}") from exc
+def checked_result(result: dict[str, Any], *, max_bytes: int) -> dict[str, Any]:
+    """The result, if Postgres can store it and it is within the size cap; else `BadResult`."""
+    problem = value_problem(result, "result")
+    if problem:
+        raise BadResult(problem)
+    size = encoded_size(result)
+    if size > max_bytes:
+        raise BadResult(f"result: {size} bytes as JSON, over the limit of {max_bytes}")
     return result
 
 
@@ -69,7 +82,13 @@ async def run_hook(
 
 
 async def run_captured_hook(
-    hook: Callable[..., Any], clip: dict[str, Any], *, plugin: str, version: str, timeout: float
+    hook: Callable[..., Any],
+    clip: dict[str, Any],
+    *,
+    plugin: str,
+    version: str,
+    timeout: float,
+    max_result_bytes: int,
 ) -> PluginResult:
     """Run `on_clip_captured` on a private copy of the clip and report what it gave."""
     before = copy.deepcopy(clip.get("metadata", {}))
@@ -79,7 +98,7 @@ async def run_captured_hook(
         plugin=plugin,
         version=version,
         timeout=timeout,
-        read=lambda returned, data: extract_result(before, returned, data),
+        read=lambda returned, data: extract_result(before, returned, data, max_bytes=max_result_bytes),
     )
 
 
@@ -105,7 +124,7 @@ async def _contained(
     except TimeoutError:
         status, error = PluginRunStatus.TIMEOUT, f"no result within {timeout:g}s"
     except Exception as exc:
-        status, error = PluginRunStatus.ERROR, f"{type(exc).__name__}: {exc}"[:4000]
+        status, error = PluginRunStatus.ERROR, scrub_text(f"{type(exc).__name__}: {exc}"[:4000])
     return PluginResult(
         plugin=plugin,
         version=version,

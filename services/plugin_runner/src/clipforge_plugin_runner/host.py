@@ -3,6 +3,10 @@
 The registry in Postgres is the truth: on start the host loads the enabled set, and on every
 `plugin.changed` it re-reads that plugin's row and loads, reloads or unloads it to match. So a
 missed or reordered change message is repaired by the next one, or by a restart.
+
+An enabled plugin this worker cannot load (no such plugin in its folders, an import error, a
+failing `initialize()`) is still due on every clip, and reported `skipped` with the load error:
+the clip says why it has no result from that plugin, and nothing runs.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 
 from clipforge.events import PluginResult, PluginRunStatus
 from clipforge.sdk import PluginBase, PluginContext
+from clipforge.storable import scrub_text
 from clipforge_plugin_runner.discovery import Discovered, discover
 from clipforge_plugin_runner.execution import call_hook, run_captured_hook, run_hook
 from clipforge_plugin_runner.registry import PluginState, Registry
@@ -32,12 +37,16 @@ class Loaded:
 
 
 class PluginHost:
-    def __init__(self, registry: Registry, folders: list[Path], default_timeout: float) -> None:
+    def __init__(
+        self, registry: Registry, folders: list[Path], default_timeout: float, max_result_bytes: int
+    ) -> None:
         self.registry = registry
         self.folders = folders
         self.default_timeout = default_timeout
+        self.max_result_bytes = max_result_bytes
         self.discovered: dict[str, Discovered] = {}
         self.loaded: dict[str, Loaded] = {}
+        self.unloadable: dict[str, str] = {}  # enabled here, but failed to load: name -> why
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
@@ -82,7 +91,8 @@ class PluginHost:
         if found is None or found.error:
             reason = (found.error if found else None) or "no plugin of that name in the plugin folders"
             log.warning("cannot load plugin %s: %s", state.name, reason.splitlines()[0])
-            await self.registry.record_error(state.name, reason)
+            await self._unload(state.name)
+            await self._cannot_load(state.name, reason)
             return
         await self._unload(state.name)
         try:
@@ -91,15 +101,21 @@ class PluginHost:
             await call_hook(plugin.initialize)
         except Exception as exc:
             log.exception("plugin %s failed to initialize", state.name)
-            await self.registry.record_error(state.name, f"{type(exc).__name__}: {exc}")
+            await self._cannot_load(state.name, scrub_text(f"{type(exc).__name__}: {exc}"))
             return
         version = found.metadata.version if found.metadata else "0.0.0"
         timeout = float(state.config.get("timeout_s", self.default_timeout))
         self.loaded[state.name] = Loaded(plugin, state.name, version, timeout)
+        self.unloadable.pop(state.name, None)
         await self.registry.record_error(state.name, None)
         log.info("plugin %s %s loaded", state.name, version)
 
+    async def _cannot_load(self, name: str, reason: str) -> None:
+        self.unloadable[name] = reason
+        await self.registry.record_error(name, reason)
+
     async def _unload(self, name: str) -> None:
+        self.unloadable.pop(name, None)
         loaded = self.loaded.pop(name, None)
         if loaded is None:
             return
@@ -116,8 +132,8 @@ class PluginHost:
                 await self._unload(name)
 
     def due(self, only: list[str] | None) -> list[str]:
-        """The plugins a run covers: every loaded one, or the ones asked for."""
-        return sorted(self.loaded) if only is None else sorted(set(only))
+        """The plugins a run covers: every enabled one (loaded or not), or the ones asked for."""
+        return sorted({*self.loaded, *self.unloadable}) if only is None else sorted(set(only))
 
     async def run_captured(
         self, clip: dict[str, Any], due: list[str], *, partial_after: float
@@ -127,15 +143,16 @@ class PluginHost:
         Yields the results in at most two pieces: if some plugins are still running after
         `partial_after` seconds, what has finished is reported first, so the clip shows its
         fast results (and the status "processing") while the slow ones work."""
-        skipped = [
-            PluginResult(plugin=n, version="", status=PluginRunStatus.SKIPPED, error="plugin is not enabled")
-            for n in due
-            if n not in self.loaded
-        ]
+        skipped = [self._skipped(n) for n in due if n not in self.loaded]
         tasks = [
             asyncio.create_task(
                 run_captured_hook(
-                    p.plugin.on_clip_captured, clip, plugin=p.name, version=p.version, timeout=p.timeout
+                    p.plugin.on_clip_captured,
+                    clip,
+                    plugin=p.name,
+                    version=p.version,
+                    timeout=p.timeout,
+                    max_result_bytes=self.max_result_bytes,
                 )
             )
             for p in (self.loaded[n] for n in due if n in self.loaded)
@@ -152,6 +169,17 @@ class PluginHost:
             done, _ = await asyncio.wait(pending)
             done |= set(tasks)
         yield skipped + [t.result() for t in tasks if t in done]
+
+    def _skipped(self, name: str) -> PluginResult:
+        """The result of a due plugin that is not loaded here, saying why."""
+        found = self.discovered.get(name)
+        why = self.unloadable.get(name)
+        return PluginResult(
+            plugin=name,
+            version=found.metadata.version if found and found.metadata else "",
+            status=PluginRunStatus.SKIPPED,
+            error=f"not loaded: {why}" if why else "plugin is not enabled",
+        )
 
     async def run_processed(self, clip: dict[str, Any]) -> list[PluginResult]:
         """Call every enabled plugin's `on_clip_processed` hook; failures are contained and logged."""

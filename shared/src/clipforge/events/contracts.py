@@ -51,6 +51,11 @@ class ClipRecord(BaseModel):
     recorded_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    omitted_results: list[str] = Field(
+        default_factory=list,
+        description="Plugins whose results were left out of `metadata.plugins` to keep the event within"
+        " Kafka's message size limit; read them from the API.",
+    )
 
 
 class ClipCaptured(Envelope):
@@ -134,15 +139,25 @@ class PluginChanged(Envelope):
 
 
 class DeadLetter(BaseModel):
-    """A message a consumer gave up on, kept whole with the reason, on `<topic>.dlq`."""
+    """A message a consumer gave up on, on `<topic>.dlq`, with the reason and where it came from.
+
+    The original value is kept whole when the letter fits the broker's message size limit, as
+    text (`original`) when it is UTF-8, else as base64 (`original_base64`); a larger one is cut to
+    fit (`truncated`), and its size and SHA-256 still identify it. Only whole letters can be
+    replayed (`python -m clipforge.admin dlq replay`)."""
 
     event_type: Literal["dead_letter"] = "dead_letter"
-    schema_version: int = 1
+    schema_version: int = 2
     occurred_at: datetime = Field(default_factory=utcnow)
-    service: str
-    error: str
+    service: str = Field(description="the consumer that gave up")
+    error: str = Field(description="why, as that consumer saw it")
+    attempts: int = Field(1, description="how often it was tried before it was given up")
     topic: str
     partition: int
     offset: int
     key: str | None
-    original: str = Field(description="The original message value (UTF-8, undecodable bytes replaced).")
+    original: str | None = Field(None, description="the original value, when it is UTF-8 text")
+    original_base64: str | None = Field(None, description="the original value, when it is not")
+    original_size: int = Field(description="bytes of the original value")
+    original_sha256: str = Field(description="hex SHA-256 of the original value")
+    truncated: bool = Field(False, description="the original was cut to fit the broker's size limit")

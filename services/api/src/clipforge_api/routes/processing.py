@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipforge.db.models import Backfill, Clip, ClipRun, Plugin, PluginRun
-from clipforge.db.records import clip_record
+from clipforge.db.records import RESULTS_BUDGET_BYTES, clip_record
 from clipforge.events import ClipCaptured, Topics
 from clipforge_api.deps import RelayDep, Session
 from clipforge_api.errors import EVERY_OPERATION, responses
@@ -27,7 +27,15 @@ ENQUEUE_BACKFILL = text("""
     INSERT INTO outbox (topic, key, payload)
     SELECT :topic, c.id::text, jsonb_build_object(
         'event_id', gen_random_uuid(), 'event_type', 'clip.captured', 'schema_version', 1,
-        'occurred_at', to_jsonb(now()), 'clip_id', c.id, 'clip', to_jsonb(c),
+        'occurred_at', to_jsonb(now()), 'clip_id', c.id,
+        'clip', CASE
+            WHEN octet_length(coalesce(c.metadata -> 'plugins', '{}'::jsonb)::text) <= :results_budget
+            THEN to_jsonb(c)
+            ELSE to_jsonb(c) || jsonb_build_object(  -- too large for one message: see clip_record
+                'metadata', c.metadata - 'plugins',
+                'omitted_results',
+                (SELECT jsonb_agg(k ORDER BY k) FROM jsonb_object_keys(c.metadata -> 'plugins') k))
+        END,
         'plugins', jsonb_build_array(CAST(:plugin AS text)), 'backfill_id', CAST(:backfill_id AS integer))
     FROM clips c
     WHERE NOT jsonb_exists(coalesce(c.metadata -> 'plugins', '{}'::jsonb), :plugin)
@@ -143,7 +151,12 @@ async def backfill_plugin(
         await session.flush()
         enqueued = await session.execute(
             ENQUEUE_BACKFILL,
-            {"topic": Topics.CLIP_CAPTURED, "plugin": plugin.name, "backfill_id": backfill.id},
+            {
+                "topic": Topics.CLIP_CAPTURED,
+                "plugin": plugin.name,
+                "backfill_id": backfill.id,
+                "results_budget": RESULTS_BUDGET_BYTES,
+            },
         )
         backfill.total = enqueued.rowcount  # type: ignore[attr-defined]
         await session.flush()

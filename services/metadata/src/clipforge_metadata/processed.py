@@ -1,0 +1,127 @@
+"""A batch of `clip.processed`: decode, check, merge, announce `clip.enriched`.
+
+The metadata service does not trust what arrives (a forged or buggy producer, an older runner):
+a record that does not decode, or holds a value Postgres cannot store, is dead-lettered on its
+own before the merge. If a merge still fails with an error that is not transient, the batch is
+split in halves and each merged on its own, down to the one record that fails, which gets
+`CLIPFORGE_DELIVERY_ATTEMPTS` tries and then a dead letter: the rest of the batch merges, and a
+poisoned batch is never retried forever. Results for a clip that does not exist are
+dead-lettered with that reason. Transient faults (the database or the broker away) are waited
+out with back-off.
+
+The batch's offsets are committed once every record is merged or dead-lettered and every
+`clip.enriched` it caused is acknowledged. An announcement that fails is sent again on its own,
+never the ones already acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+from collections.abc import Sequence
+
+from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaBroker
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from clipforge.db.records import clip_record
+from clipforge.dead_letters import DeadLetters
+from clipforge.events import ClipEnriched, ClipProcessed, Topics, derived_event_id
+from clipforge.messaging import confirm, encode, send_later
+from clipforge.retries import GaveUp, Retry
+from clipforge.settings import Settings
+from clipforge.storable import text_problem, value_problem
+from clipforge_metadata.merge import Applied, merge_batch
+
+log = logging.getLogger(__name__)
+
+SERVICE = "metadata"
+
+
+def unstorable(event: ClipProcessed) -> str | None:
+    """Why Postgres could not store this event's results, or None."""
+    for text in (event.runner, *event.due):
+        if problem := text_problem(text):
+            return f"runner or due: {problem}"
+    for i, r in enumerate(event.results):
+        for field, text in (("plugin", r.plugin), ("version", r.version), ("error", r.error or "")):
+            if problem := text_problem(text):
+                return f"results[{i}].{field}: {problem}"
+        if problem := value_problem(r.result, f"results[{i}].result"):
+            return problem
+    return None
+
+
+class ProcessedHandler:
+    def __init__(
+        self, broker: KafkaBroker, sessions: async_sessionmaker[AsyncSession], settings: Settings
+    ) -> None:
+        self.broker = broker
+        self.sessions = sessions
+        self.settings = settings
+        self.retry: Retry = settings.retry()
+        self.dead_letters = DeadLetters(
+            broker, service=SERVICE, retry=self.retry, max_bytes=settings.kafka_max_message_bytes
+        )
+
+    async def handle(self, records: Sequence[ConsumerRecord]) -> None:
+        accepted: list[tuple[ConsumerRecord, ClipProcessed]] = []
+        letters = []
+        for record in records:
+            try:
+                event = ClipProcessed.model_validate_json(record.value or b"")
+            except ValidationError as exc:
+                letters.append(self.dead_letters.send(record, str(exc)))
+                continue
+            if problem := unstorable(event):
+                letters.append(self.dead_letters.send(record, f"cannot be stored: {problem}"))
+            else:
+                accepted.append((record, event))
+        outcomes = await self._merge([event for _, event in accepted])
+        announcements = []
+        for (record, event), outcome in zip(accepted, outcomes, strict=True):
+            if isinstance(outcome, GaveUp):
+                letters.append(self.dead_letters.send(record, f"merge failed: {outcome}", outcome.attempts))
+            elif outcome.clip is None:
+                error = f"clip {event.clip_id} does not exist (deleted, or never stored)"
+                letters.append(self.dead_letters.send(record, error))
+            elif outcome.run_complete:
+                enriched = ClipEnriched(
+                    event_id=derived_event_id(event.source_event_id, "enriched"),
+                    clip_id=outcome.clip.id,
+                    source_event_id=event.source_event_id,
+                    clip=clip_record(outcome.clip),
+                )
+                announcements.append((str(outcome.clip.id), encode(enriched)))
+        await asyncio.gather(*letters)
+        await self._announce(announcements)
+
+    async def _merge(self, events: list[ClipProcessed]) -> list[Applied | GaveUp]:
+        """Merge in one transaction; on an error that is not transient, split and merge the
+        halves (in order, so one clip's events still apply in order)."""
+        if not events:
+            return []
+        policy = self.retry if len(events) == 1 else dataclasses.replace(self.retry, attempts=1)
+        try:
+            return list(
+                await policy.run(
+                    functools.partial(merge_batch, self.sessions, events),
+                    what=f"merging {len(events)} result(s)",
+                )
+            )
+        except GaveUp as gave_up:
+            if len(events) == 1:
+                return [gave_up]
+            middle = len(events) // 2
+            return [*await self._merge(events[:middle]), *await self._merge(events[middle:])]
+
+    async def _announce(self, announcements: list[tuple[str, bytes]]) -> None:
+        """Publish in order, wait for every acknowledgement, resend only what failed. One that
+        keeps failing raises: the batch is delivered again, and its merges change nothing."""
+        outgoing = [
+            await send_later(self.broker, Topics.CLIP_ENRICHED, key, value) for key, value in announcements
+        ]
+        await confirm(self.broker, outgoing, self.retry)

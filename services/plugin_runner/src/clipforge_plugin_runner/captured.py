@@ -1,0 +1,166 @@
+"""A batch of `clip.captured`: decode, look the clips up, run the plugins, publish the results.
+
+Every record of a batch ends one of three ways before the batch's offsets are committed:
+- its results are published as `clip.processed`, every piece acknowledged by Kafka;
+- it is dead-lettered, with the reason: it does not decode, its clip does not exist, or
+  publishing its results kept failing with an error that is not transient;
+- the worker stops (crash or shutdown) first, and the batch is delivered again.
+
+Transient faults (the database or the broker away) are waited out with back-off, however long
+they last. Nothing else is retried more than `CLIPFORGE_DELIVERY_ATTEMPTS` times, so no record
+blocks its partition. Plugins run once per delivery: a piece whose publishing failed is sent
+again on its own, never the pieces already acknowledged, and never by running the plugins again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import uuid
+from collections.abc import Sequence
+
+from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaBroker
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from clipforge.db.models import Clip
+from clipforge.dead_letters import DeadLetters
+from clipforge.events import (
+    ClipCaptured,
+    ClipProcessed,
+    PluginResult,
+    PluginRunStatus,
+    Topics,
+    derived_event_id,
+)
+from clipforge.messaging import Outgoing, confirm, encode, send_later
+from clipforge.retries import GaveUp, Retry
+from clipforge.settings import Settings
+from clipforge_plugin_runner.host import PluginHost
+
+log = logging.getLogger(__name__)
+
+SERVICE = "plugin-runner"
+ENVELOPE_ALLOWANCE = 4096  # a clip.processed's fields besides its results, and record overhead
+
+
+class CapturedHandler:
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        host: PluginHost,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+    ) -> None:
+        self.broker = broker
+        self.host = host
+        self.sessions = sessions
+        self.settings = settings
+        self.retry: Retry = settings.retry()
+        self.dead_letters = DeadLetters(
+            broker, service=SERVICE, retry=self.retry, max_bytes=settings.kafka_max_message_bytes
+        )
+        self.in_flight = asyncio.Semaphore(settings.runner_concurrency)
+
+    async def handle(self, records: Sequence[ConsumerRecord]) -> None:
+        """Process a fetched batch; return once every record is published or dead-lettered."""
+        decoded: list[tuple[ConsumerRecord, ClipCaptured]] = []
+        letters = []
+        for record in records:
+            try:
+                decoded.append((record, ClipCaptured.model_validate_json(record.value or b"")))
+            except ValidationError as exc:
+                letters.append(self.dead_letters.send(record, str(exc)))
+        ids = {event.clip_id for _, event in decoded}
+        stored = (
+            await self.retry.run(functools.partial(self._stored, ids), what="looking up clips")
+            if ids
+            else set()
+        )
+        runs = []
+        for record, event in decoded:
+            if event.clip_id in stored:
+                runs.append(self._run(record, event))
+            else:
+                error = f"clip {event.clip_id} does not exist (deleted, or never stored)"
+                letters.append(self.dead_letters.send(record, error))
+        await asyncio.gather(*letters, *runs)
+
+    async def _stored(self, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+        async with self.sessions() as session:
+            return set((await session.scalars(select(Clip.id).where(Clip.id.in_(ids)))).all())
+
+    async def _run(self, record: ConsumerRecord, event: ClipCaptured) -> None:
+        """Run the plugins, publishing each piece of results as soon as it is ready (fast
+        plugins first, see `PluginHost.run_captured`); then make sure every piece arrived."""
+        outgoing: list[Outgoing] = []
+        async with self.in_flight:
+            clip = event.clip.model_dump(mode="json")
+            due = self.host.due(event.plugins)
+            partial_after = self.settings.partial_report_s
+            async for results in self.host.run_captured(clip, due, partial_after=partial_after):
+                for value in self._encoded_pieces(event, due, results, first_piece=len(outgoing) + 1):
+                    outgoing.append(
+                        await send_later(self.broker, Topics.CLIP_PROCESSED, str(event.clip_id), value)
+                    )
+        try:
+            await confirm(self.broker, outgoing, self.retry)
+        except GaveUp as gave_up:
+            await self.dead_letters.send(
+                record, f"publishing its results failed: {gave_up}", gave_up.attempts
+            )
+
+    def _encoded_pieces(
+        self, event: ClipCaptured, due: list[str], results: list[PluginResult], *, first_piece: int
+    ) -> list[bytes]:
+        """The results as encoded `clip.processed` events, as many as it takes for each to fit
+        Kafka's message size limit (usually one)."""
+        limit = self.settings.kafka_max_message_bytes
+        whole = encode(self._processed(event, due, results, first_piece))
+        if len(whole) <= limit:
+            return [whole]
+        budget = limit - ENVELOPE_ALLOWANCE - len(str(due))
+        return [
+            encode(self._processed(event, due, group, first_piece + i))
+            for i, group in enumerate(_groups_that_fit(results, budget))
+        ]
+
+    def _processed(
+        self, event: ClipCaptured, due: list[str], results: list[PluginResult], piece: int
+    ) -> ClipProcessed:
+        return ClipProcessed(
+            event_id=derived_event_id(event.event_id, f"processed:{piece}"),
+            clip_id=event.clip_id,
+            source_event_id=event.event_id,
+            runner=self.settings.instance,
+            due=due,
+            results=results,
+            backfill_id=event.backfill_id,
+        )
+
+
+def _groups_that_fit(results: list[PluginResult], budget: int) -> list[list[PluginResult]]:
+    """Results packed in order into groups of at most `budget` encoded bytes. A result too large
+    for any message (a result cap set above the message limit) becomes an error saying so."""
+    groups: list[list[PluginResult]] = [[]]
+    used = 0
+    for result in results:
+        size = len(result.model_dump_json())
+        if size > budget:
+            result = result.model_copy(
+                update={
+                    "status": PluginRunStatus.ERROR,
+                    "result": {},
+                    "error": f"result of {size} bytes does not fit one Kafka message ({budget} bytes)",
+                }
+            )
+            size = len(result.model_dump_json())
+        if groups[-1] and used + size > budget:
+            groups.append([])
+            used = 0
+        groups[-1].append(result)
+        used += size
+    return groups

@@ -32,6 +32,8 @@ class Servers:
     database_url: str
     kafka_bootstrap: str
     source: str
+    postgres: LocalPostgres | None = None
+    """The server itself when this session started it (the fault suite stops and starts it)."""
 
     def env(self) -> dict[str, str]:
         return {"DATABASE_URL": self.database_url, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap}
@@ -55,14 +57,14 @@ def _scratch() -> Path:
 
 
 @contextlib.contextmanager
-def _postgres(stack: contextlib.ExitStack) -> Iterator[tuple[str, str]]:
+def _postgres(stack: contextlib.ExitStack) -> Iterator[tuple[str, str, LocalPostgres | None]]:
     if os.environ.get("DATABASE_URL"):
-        yield os.environ["DATABASE_URL"], "env"
+        yield os.environ["DATABASE_URL"], "env", None
     elif docker_available():
         from testcontainers.community.postgres import PostgresContainer
 
         container = stack.enter_context(PostgresContainer("postgres:15"))
-        yield container.get_connection_url(driver="asyncpg"), "testcontainers"
+        yield container.get_connection_url(driver="asyncpg"), "testcontainers", None
     else:
         home = _scratch()
         stack.callback(shutil.rmtree, home, ignore_errors=True)
@@ -74,7 +76,7 @@ def _postgres(stack: contextlib.ExitStack) -> Iterator[tuple[str, str]]:
         )
         stack.callback(pg.reset)
         pg.start()
-        yield pg.url, "local"
+        yield pg.url, "local", pg
 
 
 @contextlib.contextmanager
@@ -98,9 +100,9 @@ def _kafka(stack: contextlib.ExitStack) -> Iterator[tuple[str, str]]:
 @contextlib.contextmanager
 def real_servers() -> Iterator[Servers]:
     with contextlib.ExitStack() as stack:
-        database_url, pg_source = stack.enter_context(_postgres(stack))
+        database_url, pg_source, postgres = stack.enter_context(_postgres(stack))
         bootstrap, kafka_source = stack.enter_context(_kafka(stack))
-        yield Servers(database_url, bootstrap, f"postgres={pg_source} kafka={kafka_source}")
+        yield Servers(database_url, bootstrap, f"postgres={pg_source} kafka={kafka_source}", postgres)
 
 
 async def fresh_database(database_url: str) -> str:

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clipforge.db.models import Clip, PluginRun
 from tests.e2e.conftest import RunningStack
-from tests.e2e.helpers import FINAL, create_clip, until
+from tests.e2e.faults import count_finished
+from tests.e2e.helpers import create_clip, until
 
 pytestmark = pytest.mark.e2e
 
@@ -35,13 +36,7 @@ async def test_a_burst_survives_kill_minus_9_of_metadata_and_a_runner(
             ids.append(uuid.UUID((await create_clip(client, title=f"burst {i}", file_size=1_000_000))["id"]))
 
     async def finished() -> int:
-        async with sessions() as session:
-            return (
-                await session.scalar(
-                    select(func.count()).select_from(Clip).where(Clip.id.in_(ids), Clip.status.in_(FINAL))
-                )
-                or 0
-            )
+        return await count_finished(sessions, ids)
 
     producers = asyncio.gather(*(produce(BURST // 10) for _ in range(10)))
     await until(lambda: finished_at_least(finished, 50), timeout=120, every=0.1)

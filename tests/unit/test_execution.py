@@ -87,3 +87,26 @@ async def test_non_json_result_is_an_error() -> None:
     )
     assert result.status is PluginRunStatus.ERROR
     assert "hook returned int" in (result.error or "")
+
+
+async def test_a_result_postgres_cannot_store_is_that_plugins_error_saying_where() -> None:
+    def hook(clip_data: dict[str, Any]) -> dict[str, Any]:
+        clip_data["metadata"]["text"] = "a\x00b"
+        return clip_data
+
+    result = await run_captured_hook(
+        hook, CLIP, plugin="p", version="1.0.0", timeout=5, max_result_bytes=LIMIT
+    )
+    assert result.status is PluginRunStatus.ERROR
+    assert result.error == "result.text: NUL character"
+    assert result.result == {}
+
+
+async def test_an_exception_message_is_scrubbed_before_it_is_stored() -> None:
+    def hook(clip_data: dict[str, Any]) -> None:
+        raise ValueError("bad\x00byte")
+
+    result = await run_captured_hook(
+        hook, CLIP, plugin="p", version="1.0.0", timeout=5, max_result_bytes=LIMIT
+    )
+    assert result.error == "ValueError: bad\ufffdbyte"

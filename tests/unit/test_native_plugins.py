@@ -137,3 +137,17 @@ def test_the_runner_calls_only_the_hooks_a_plugin_has(tmp_path: Path) -> None:
 def test_a_manifest_naming_an_unknown_hook_is_refused(tmp_path: Path) -> None:
     with pytest.raises(NativePluginError, match="hooks"):
         read_manifest(native(tmp_path, "exit 0", hooks=["on_clip_deleted"]))
+
+
+async def test_nan_printed_by_a_native_plugin_is_its_error_not_a_stored_value(tmp_path: Path) -> None:
+    folder = native(tmp_path, """cat > /dev/null; echo '{"result": {"score": NaN, "peak": Infinity}}'\n""")
+    result = await run_captured_hook(
+        plugin(folder).on_clip_captured,
+        {"metadata": {}},
+        plugin="p",
+        version="1",
+        timeout=5,
+        max_result_bytes=1024,
+    )
+    assert result.status is PluginRunStatus.ERROR
+    assert result.error == "result.score: nan is not a JSON number"

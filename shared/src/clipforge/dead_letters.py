@@ -19,6 +19,7 @@ from faststream.kafka import KafkaBroker
 from clipforge.events import DeadLetter, Topics
 from clipforge.messaging import confirm, send_later
 from clipforge.retries import Retry
+from clipforge.settings import Settings
 from clipforge.storable import scrub_text
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,13 @@ class DeadLetters:
         self.service = service
         self.retry = retry
         self.max_bytes = max_bytes
+
+    @classmethod
+    def for_service(cls, broker: KafkaBroker, service: str, settings: Settings) -> DeadLetters:
+        """The settings' retry policy and message size limit."""
+        return cls(
+            broker, service=service, retry=settings.retry(), max_bytes=settings.kafka_max_message_bytes
+        )
 
     async def send(self, record: ConsumerRecord, error: str, attempts: int = 1) -> None:
         key, value = letter_for(

@@ -62,10 +62,11 @@ async def read_letters(
 ) -> list[Letter]:
     """Every letter on the topics now (from the first to the last offset), oldest first per
     partition; with `since`, only those given up at or after it."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    topics = list(topics)
+    # Subscribing (without a group) loads the topics' metadata; then the partitions are assigned.
+    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()  # fetches the cluster metadata that partitions_for_topic reads
         partitions = [
             TopicPartition(topic, p)
             for topic in topics
@@ -73,6 +74,7 @@ async def read_letters(
         ]
         if not partitions:
             return []
+        consumer.unsubscribe()
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)

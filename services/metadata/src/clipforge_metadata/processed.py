@@ -62,10 +62,8 @@ class ProcessedHandler:
         self.broker = broker
         self.sessions = sessions
         self.settings = settings
-        self.retry: Retry = settings.retry()
-        self.dead_letters = DeadLetters(
-            broker, service=SERVICE, retry=self.retry, max_bytes=settings.kafka_max_message_bytes
-        )
+        self.dead_letters = DeadLetters.for_service(broker, SERVICE, settings)
+        self.retry: Retry = self.dead_letters.retry
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
         accepted: list[tuple[ConsumerRecord, ClipProcessed]] = []

@@ -59,10 +59,8 @@ class CapturedHandler:
         self.host = host
         self.sessions = sessions
         self.settings = settings
-        self.retry: Retry = settings.retry()
-        self.dead_letters = DeadLetters(
-            broker, service=SERVICE, retry=self.retry, max_bytes=settings.kafka_max_message_bytes
-        )
+        self.dead_letters = DeadLetters.for_service(broker, SERVICE, settings)
+        self.retry: Retry = self.dead_letters.retry
         self.in_flight = asyncio.Semaphore(settings.runner_concurrency)
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:

@@ -123,6 +123,8 @@ async def _contained(
             result = read(returned, data)
     except TimeoutError:
         status, error = PluginRunStatus.TIMEOUT, f"no result within {timeout:g}s"
+    except BadResult as exc:  # the message says what and where: `result.text: NUL character`
+        status, error = PluginRunStatus.ERROR, scrub_text(str(exc))
     except Exception as exc:
         status, error = PluginRunStatus.ERROR, scrub_text(f"{type(exc).__name__}: {exc}"[:4000])
     return PluginResult(

@@ -108,15 +108,19 @@ async def test_garbage_records_on_the_clip_topics_are_dead_lettered_and_block_no
             assert base64.b64decode(letter["original_base64"]) == original, "kept whole, byte for byte"
 
 
+def key_is(key: str, event: dict[str, Any]) -> bool:
+    return event.get("key") == key
+
+
 def key_starts_with(prefix: str, event: dict[str, Any]) -> bool:
     return str(event.get("key", "")).startswith(prefix)
 
 
-async def produce(servers: Servers, topic: str, key: str, value: bytes) -> None:
+async def produce(servers: Servers, topic: str, key: str, value: bytes, partition: int | None = None) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap, acks="all")
     await producer.start()
     try:
-        await producer.send_and_wait(topic, value, key=key.encode())
+        await producer.send_and_wait(topic, value, key=key.encode(), partition=partition)
     finally:
         await producer.stop()
 
@@ -138,7 +142,41 @@ async def test_events_for_clips_that_do_not_exist_are_dead_lettered_with_the_rea
     for topic, service in (("clip.captured", "plugin-runner"), ("clip.processed", "metadata")):
         (letter,) = await kafka_reader.wait_for(f"{topic}.dlq", lambda e: e.get("key") == str(ghost))
         assert letter["service"] == service
-        assert letter["error"] == f"clip {ghost} does not exist (deleted, or never stored)"
+        assert letter["error"] == f"clip {ghost} was never stored"
+
+
+async def test_events_for_a_deleted_clip_are_dropped_not_dead_lettered(
+    client: httpx.AsyncClient, servers: Servers, kafka_reader: KafkaReader
+) -> None:
+    clip = await processed_clip(client)
+    assert (await client.delete(f"/api/v1/clips/{clip['id']}")).status_code == 204
+    late = uuid.UUID(clip["id"])
+    captured = ClipCaptured(clip_id=late, clip=ClipRecord(id=late, title="late", file_path="/late.mp4"))
+    processed = ClipProcessed(
+        clip_id=late,
+        source_event_id=uuid.uuid4(),
+        runner="slow-runner",
+        due=["highlight_detector"],
+        results=[PluginResult(plugin="highlight_detector", version="0.1.0", status=PluginRunStatus.OK)],
+    )
+    await produce(servers, "clip.captured", str(late), captured.model_dump_json().encode(), partition=0)
+    await produce(servers, "clip.processed", str(late), processed.model_dump_json().encode(), partition=0)
+    # Events for a clip that never existed, sent after them: once these are dead-lettered, the
+    # late ones have been handled too (a consumer finishes a batch before it fetches the next).
+    for _ in range(2):
+        ghost = uuid.uuid4()
+        ghost_captured = ClipCaptured(clip_id=ghost, clip=ClipRecord(id=ghost, title="g", file_path="/g.mp4"))
+        ghost_processed = processed.model_copy(update={"clip_id": ghost})
+        await produce(
+            servers, "clip.captured", str(ghost), ghost_captured.model_dump_json().encode(), partition=0
+        )
+        await produce(
+            servers, "clip.processed", str(ghost), ghost_processed.model_dump_json().encode(), partition=0
+        )
+        for topic in ("clip.captured.dlq", "clip.processed.dlq"):
+            await kafka_reader.wait_for(topic, functools.partial(key_is, str(ghost)))
+    for topic in ("clip.captured.dlq", "clip.processed.dlq"):
+        assert not [e for e in await kafka_reader.read_all(topic) if e.get("key") == str(late)]
 
 
 async def test_a_batch_with_records_the_database_refuses_merges_everything_else(

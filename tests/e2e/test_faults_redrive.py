@@ -64,7 +64,7 @@ async def test_a_dead_letter_is_replayed_to_its_topic_after_the_fix(
     assert code == 0, listing
     entries = [json.loads(line) for line in listing.splitlines() if line.startswith("{")]
     (mine,) = [e for e in entries if e["letter"] and e["letter"]["key"] == str(clip_id)]
-    assert "does not exist" in mine["letter"]["error"]
+    assert mine["letter"]["error"] == f"clip {clip_id} was never stored"
     offset = mine["dlq"].rsplit(":", 1)[1]
 
     # The fix: the clip the event refers to now exists.

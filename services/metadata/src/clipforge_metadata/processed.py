@@ -5,9 +5,9 @@ a record that does not decode, or holds a value Postgres cannot store, is dead-l
 own before the merge. If a merge still fails with an error that is not transient, the batch is
 split in halves and each merged on its own, down to the one record that fails, which gets
 `CLIPFORGE_DELIVERY_ATTEMPTS` tries and then a dead letter: the rest of the batch merges, and a
-poisoned batch is never retried forever. Results for a clip that does not exist are
-dead-lettered with that reason. Transient faults (the database or the broker away) are waited
-out with back-off.
+poisoned batch is never retried forever. Results for a clip that was never stored are
+dead-lettered with that reason; results for a deleted clip are dropped (see `clip_ids`).
+Transient faults (the database or the broker away) are waited out with back-off.
 
 The batch's offsets are committed once every record is merged or dead-lettered and every
 `clip.enriched` it caused is acknowledged. An announcement that fails is sent again on its own,
@@ -20,6 +20,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import uuid
 from collections.abc import Sequence
 
 from aiokafka import ConsumerRecord
@@ -27,6 +28,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clipforge.db.clip_ids import Known, known_clips, never_stored
 from clipforge.db.records import clip_record
 from clipforge.dead_letters import DeadLetters
 from clipforge.events import ClipEnriched, ClipProcessed, Topics, derived_event_id
@@ -79,13 +81,22 @@ class ProcessedHandler:
             else:
                 accepted.append((record, event))
         outcomes = await self._merge([event for _, event in accepted])
+        missing = {
+            e.clip_id
+            for (_, e), o in zip(accepted, outcomes, strict=True)
+            if isinstance(o, Applied) and o.clip is None
+        }
+        deleted = (
+            await self.retry.run(functools.partial(self._known, missing), what="looking up clips")
+        ).deleted
         announcements = []
         for (record, event), outcome in zip(accepted, outcomes, strict=True):
             if isinstance(outcome, GaveUp):
                 letters.append(self.dead_letters.send(record, f"merge failed: {outcome}", outcome.attempts))
+            elif outcome.clip is None and event.clip_id in deleted:
+                log.info("clip %s was deleted; its results are dropped", event.clip_id)
             elif outcome.clip is None:
-                error = f"clip {event.clip_id} does not exist (deleted, or never stored)"
-                letters.append(self.dead_letters.send(record, error))
+                letters.append(self.dead_letters.send(record, never_stored(event.clip_id)))
             elif outcome.run_complete:
                 enriched = ClipEnriched(
                     event_id=derived_event_id(event.source_event_id, "enriched"),
@@ -96,6 +107,10 @@ class ProcessedHandler:
                 announcements.append((str(outcome.clip.id), encode(enriched)))
         await asyncio.gather(*letters)
         await self._announce(announcements)
+
+    async def _known(self, ids: set[uuid.UUID]) -> Known:
+        async with self.sessions() as session:
+            return await known_clips(session, ids)
 
     async def _merge(self, events: list[ClipProcessed]) -> list[Applied | GaveUp]:
         """Merge in one transaction; on an error that is not transient, split and merge the

@@ -2,8 +2,9 @@
 
 Every record of a batch ends one of three ways before the batch's offsets are committed:
 - its results are published as `clip.processed`, every piece acknowledged by Kafka;
-- it is dead-lettered, with the reason: it does not decode, its clip does not exist, or
+- it is dead-lettered, with the reason: it does not decode, its clip was never stored, or
   publishing its results kept failing with an error that is not transient;
+- it is dropped: its clip was deleted meanwhile (as `clip.deleted` promises);
 - the worker stops (crash or shutdown) first, and the batch is delivered again.
 
 Transient faults (the database or the broker away) are waited out with back-off, however long
@@ -23,10 +24,9 @@ from collections.abc import Sequence
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clipforge.db.models import Clip
+from clipforge.db.clip_ids import Known, known_clips, never_stored
 from clipforge.dead_letters import DeadLetters
 from clipforge.events import (
     ClipCaptured,
@@ -72,24 +72,22 @@ class CapturedHandler:
                 decoded.append((record, ClipCaptured.model_validate_json(record.value or b"")))
             except ValidationError as exc:
                 letters.append(self.dead_letters.send(record, str(exc)))
-        ids = {event.clip_id for _, event in decoded}
-        stored = (
-            await self.retry.run(functools.partial(self._stored, ids), what="looking up clips")
-            if ids
-            else set()
+        known = await self.retry.run(
+            functools.partial(self._known, {event.clip_id for _, event in decoded}), what="looking up clips"
         )
         runs = []
         for record, event in decoded:
-            if event.clip_id in stored:
+            if event.clip_id in known.stored:
                 runs.append(self._run(record, event))
+            elif event.clip_id in known.deleted:
+                log.info("clip %s was deleted; not running the plugins on it", event.clip_id)
             else:
-                error = f"clip {event.clip_id} does not exist (deleted, or never stored)"
-                letters.append(self.dead_letters.send(record, error))
+                letters.append(self.dead_letters.send(record, never_stored(event.clip_id)))
         await asyncio.gather(*letters, *runs)
 
-    async def _stored(self, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    async def _known(self, ids: set[uuid.UUID]) -> Known:
         async with self.sessions() as session:
-            return set((await session.scalars(select(Clip.id).where(Clip.id.in_(ids)))).all())
+            return await known_clips(session, ids)
 
     async def _run(self, record: ConsumerRecord, event: ClipCaptured) -> None:
         """Run the plugins, publishing each piece of results as soon as it is ready (fast

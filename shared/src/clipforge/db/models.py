@@ -75,6 +75,17 @@ class Clip(TimestampMixin, Base):
     )
 
 
+class DeletedClip(Base):
+    """A deleted clip's id: events still in flight for it are dropped, not dead-lettered."""
+
+    __tablename__ = "deleted_clips"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    deleted_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
 class Plugin(TimestampMixin, Base):
     __tablename__ = "plugins"
 

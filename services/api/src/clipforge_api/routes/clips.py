@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlalchemy import Select, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clipforge.db.models import Clip
+from clipforge.db.models import Clip, DeletedClip
 from clipforge.db.records import clip_record
 from clipforge.events import ClipCaptured, ClipDeleted, ClipUpdated, Topics
 from clipforge_api.deps import RelayDep, Session, Snapshot
@@ -204,6 +204,7 @@ async def delete_clip(clip_id: uuid.UUID, session: Session, relay: RelayDep) -> 
     async with session.begin():
         clip = await _locked_clip(session, clip_id)
         await session.delete(clip)
+        session.add(DeletedClip(id=clip_id))  # events still in flight for it are then dropped
         await enqueue(session, Topics.CLIP_DELETED, str(clip_id), ClipDeleted(clip_id=clip_id))
     relay.wake()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

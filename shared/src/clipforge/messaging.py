@@ -44,17 +44,6 @@ def encode(event: BaseModel) -> bytes:
     return event.model_dump_json().encode()
 
 
-async def publish(broker: KafkaBroker, topic: str, event: BaseModel, key: str) -> None:
-    """Publish one event and wait for the broker's acknowledgement."""
-    await (await publish_nowait(broker, topic, event, key))
-
-
-async def publish_nowait(broker: KafkaBroker, topic: str, event: BaseModel, key: str) -> asyncio.Future[Any]:
-    """Hand one event to the producer; the returned future resolves on the broker's acknowledgement.
-    For consumers that acknowledge a whole batch: wait for all, then commit."""
-    return await send_encoded(broker, topic, encode(event), key)
-
-
 async def publish_in_key_order(broker: KafkaBroker, messages: Iterable[tuple[str, str, bytes]]) -> None:
     """Publish already-encoded (topic, key, value) messages and wait for every acknowledgement.
 

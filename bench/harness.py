@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,20 @@ class Harness:
             await conn.execute("UPDATE plugins SET enabled = (name = ANY($1))", list(names))
         finally:
             await conn.close()
+
+    async def new_clips(self, n: int) -> list[uuid.UUID]:
+        """Store `n` clips straight into the database (the consumers act only on stored clips)."""
+        ids = [uuid.uuid4() for _ in range(n)]
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await conn.executemany(
+                "INSERT INTO clips (id, title, file_path, duration, created_at, updated_at)"
+                " VALUES ($1, $2, $3, 45, now(), now())",
+                [(i, f"bench clip {i}", f"/clips/{i}.mp4") for i in ids],
+            )
+        finally:
+            await conn.close()
+        return ids
 
     async def outbox_drained(self) -> None:
         """Wait until the API's relay has published every event it stored."""

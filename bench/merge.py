@@ -27,20 +27,6 @@ WHERE id = $1
 """
 
 
-async def _new_clips(h: Harness, n: int) -> list[uuid.UUID]:
-    ids = [uuid.uuid4() for _ in range(n)]
-    conn = await asyncpg.connect(h.dsn)
-    try:
-        await conn.executemany(
-            "INSERT INTO clips (id, title, file_path, duration, created_at, updated_at)"
-            " VALUES ($1, $2, $3, 45, now(), now())",
-            [(i, f"bench clip {i}", f"/clips/{i}.mp4") for i in ids],
-        )
-    finally:
-        await conn.close()
-    return ids
-
-
 def _result() -> PluginResult:
     return PluginResult(
         plugin="bench_noop",
@@ -92,6 +78,6 @@ async def _raw(h: Harness, ids: list[uuid.UUID]) -> float:
 
 
 async def run(h: Harness) -> dict[str, float]:
-    ours = await _ours(h, await _new_clips(h, CLIPS))
-    theirs = await _raw(h, await _new_clips(h, CLIPS))
+    ours = await _ours(h, await h.new_clips(CLIPS))
+    theirs = await _raw(h, await h.new_clips(CLIPS))
     return {"merge_per_s": ours, "merge_raw_per_s": theirs, "merge_ratio_vs_raw": ours / theirs}

@@ -17,10 +17,9 @@ RAW_GROUP = "bench-raw-worker"
 RAW_OUT = "bench.raw-worker.out"
 
 
-def _backlog(n: int) -> list[tuple[str, bytes]]:
+def _backlog(ids: list[uuid.UUID]) -> list[tuple[str, bytes]]:
     events = []
-    for i in range(n):
-        clip_id = uuid.uuid4()
+    for i, clip_id in enumerate(ids):
         clip = ClipRecord(id=clip_id, title=f"bench clip {i}", file_path=f"/clips/{i}.mp4", duration=45.0)
         events.append((str(clip_id), encode(ClipCaptured(clip_id=clip_id, clip=clip))))
     return events
@@ -31,7 +30,7 @@ async def run(h: Harness) -> dict[str, float]:
     await create_topic(h.bootstrap, RAW_OUT, 12)
     await skip_backlog(h.bootstrap, "plugin-runner", Topics.CLIP_CAPTURED)
     await skip_backlog(h.bootstrap, RAW_GROUP, Topics.CLIP_CAPTURED)
-    backlog = _backlog(EVENTS)
+    backlog = _backlog(await h.new_clips(EVENTS))
     ids = [key for key, _ in backlog]
     await produce(h.bootstrap, Topics.CLIP_CAPTURED, backlog)
 

@@ -10,7 +10,7 @@ CARGO      := $(shell command -v cargo || echo $(HOME)/.cargo/bin/cargo)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: help bootstrap deps native dev up down status reset test lint typecheck unit chaos integration e2e bench clean
+.PHONY: help bootstrap deps native dev up down status reset test lint typecheck unit chaos docs integration e2e bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ unit: deps  ## tests that need no server
 
 chaos: deps  ## the fault suite alone (make test runs it too): poison input, outages, kills, re-drive
 	$(PY) -m pytest tests/e2e -m faults -q -p no:cacheprovider
+
+docs: deps  ## regenerate docs/asyncapi.json, the committed event contract (a test checks it is current)
+	@mkdir -p docs && $(PY) -m clipforge.events.asyncapi > docs/asyncapi.json
 
 test: deps lint typecheck  ## everything: lint, types, unit, integration and end-to-end tests
 	$(PY) -m pytest -q -p no:cacheprovider

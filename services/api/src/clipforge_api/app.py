@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
+from clipforge import __version__
 from clipforge.db.engine import make_engine, make_sessionmaker
 from clipforge.messaging import make_broker
 from clipforge.settings import Settings, get_settings
@@ -14,7 +17,14 @@ from clipforge_api.errors import install_error_handlers
 from clipforge_api.limits import BodySizeLimit
 from clipforge_api.methods import AllowedMethods
 from clipforge_api.outbox import Relay
-from clipforge_api.routes import clips, health, plugins, processing
+from clipforge_api.routes import clips, contracts, health, plugins, processing
+from clipforge_api.schemas import JSON_VALUE_SCHEMA
+
+
+def operation_id(route: APIRoute) -> str:
+    """`createClip`, `listPlugins`: the handler's name in camelCase, for readable generated clients."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -38,14 +48,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="clipforge",
-        version="0.1.0",
+        version=__version__,
         description="Gaming clips, enriched by plugins.",
         docs_url="/api/docs",
         redoc_url="/api/redoc",
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.include_router(health.router)
+    app.include_router(contracts.router)
     app.include_router(clips.router)
     app.include_router(plugins.router)
     app.include_router(processing.router)
@@ -53,4 +65,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AllowedMethods, routes=app.routes)
 
     install_error_handlers(app)
+    _complete_openapi(app)
     return app
+
+
+def _complete_openapi(app: FastAPI) -> None:
+    """Put in the definitions pydantic cannot write (see `JSON_VALUE_SCHEMA`)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            generate()["components"]["schemas"]["JsonValue"] = JSON_VALUE_SCHEMA
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,9 +1,5 @@
 """Error bodies: every error is JSON, every 4xx names the field and the reason, and a database
-that is away is a 503 the client can retry, not a crash.
-
-`responses(...)` documents the error statuses an operation can answer, so the OpenAPI document
-lists every status a client may see.
-"""
+that is away is a 503 the client can retry, not a crash. (`responses` documents them.)"""
 
 from __future__ import annotations
 
@@ -15,54 +11,15 @@ import asyncpg
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from sqlalchemy import exc as sa_exc
 
 from clipforge.faults import is_transient
 from clipforge.storable import value_problem
+from clipforge_api.responses import RETRY_AFTER_S
 
 log = logging.getLogger(__name__)
 
 MAX_ECHO_CHARS = 200
-RETRY_AFTER_S = 5
-
-
-class FieldError(BaseModel):
-    loc: list[str | int] = Field(description="where: `body`, `query` or `path`, then the field")
-    msg: str = Field(description="why it was refused")
-    type: str
-    input: Any = Field(None, description="the offending input, when it is small")
-
-
-class Problem(BaseModel):
-    """Every error answer."""
-
-    detail: str | list[FieldError]
-
-
-_DESCRIPTIONS = {
-    400: "The body is not JSON, or a header is malformed",
-    404: "No such resource",
-    409: "Conflicts with an existing record",
-    413: "The request body is too large",
-    422: "A field is invalid: `detail` names it and says why",
-    503: "The database is unreachable for a moment: retry after `Retry-After` seconds",
-}
-
-
-def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """The OpenAPI `responses` entries for these error statuses."""
-    documented: dict[int | str, dict[str, Any]] = {}
-    for code in codes:
-        entry: dict[str, Any] = {"model": Problem, "description": _DESCRIPTIONS[code]}
-        if code == 503:
-            entry["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
-        documented[code] = entry
-    return documented
-
-
-EVERY_OPERATION = responses(400, 413, 422, 503)
-"""What any operation can answer: bad JSON, too large a body, an invalid field, a database away."""
 
 
 def _echo(value: Any) -> Any:

@@ -7,7 +7,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -18,6 +18,7 @@ from pydantic import (
     PlainValidator,
     Strict,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
@@ -89,23 +90,22 @@ def _user_metadata(v: dict[str, Any]) -> dict[str, Any]:
 _SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 ENTRY_POINT_PATTERN = rf"^([A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*|{_SEGMENT}(/{_SEGMENT})*)$"
 
-# Any JSON value Postgres can store: a recursive type, so the OpenAPI document shows the rules at
-# every depth (`JsonValue`); `check_value` enforces what a schema cannot (depth, NUL, NaN).
-if TYPE_CHECKING:  # mypy cannot follow this recursive alias; for it a JSON value is Any
-    JsonValue = Any
-else:
-    JsonValue = TypeAliasType(
-        "JsonValue",
-        Annotated[str, Field(json_schema_extra={"pattern": TEXT_PATTERN})]
-        | int
-        | float
-        | bool
-        | list["JsonValue"]
-        | Annotated[
-            dict[str, "JsonValue"], Field(json_schema_extra={"propertyNames": {"pattern": TEXT_PATTERN}})
-        ]
-        | None,
-    )
+# Any JSON value Postgres can store. Pydantic cannot write a schema that refers to itself, so the
+# `JsonValue` component is named here and its definition, `JSON_VALUE_SCHEMA`, is put into the
+# OpenAPI document by the app: keywords that apply to each JSON type in turn (no union), recursive
+# through arrays and objects, which schema-driven tools and client generators all understand.
+# `check_value` enforces what a schema cannot (depth, lone surrogates, NaN).
+JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
+JSON_VALUE_SCHEMA = {
+    "description": "any JSON value; no string or key in it holds a NUL character",
+    "pattern": TEXT_PATTERN,
+    "items": JSON_VALUE_REF,
+    "additionalProperties": JSON_VALUE_REF,
+    "propertyNames": {"pattern": TEXT_PATTERN},
+}
+JsonValue = TypeAliasType(
+    "JsonValue", Annotated[Any, WithJsonSchema({"description": JSON_VALUE_SCHEMA["description"]})]
+)
 
 
 def _json_object(v: Any) -> dict[str, Any]:
@@ -178,6 +178,24 @@ class ClipFields(BaseModel):
 
 
 class ClipCreate(ClipFields):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Epic Victory",
+                    "file_path": "/clips/epic_victory.mp4",
+                    "game_name": "Counter-Strike 2",
+                    "duration": 45,
+                    "resolution": "1920x1080",
+                    "fps": 60,
+                    "tags": ["ace", "clutch"],
+                    "recorded_at": "2026-01-15T18:30:00Z",
+                    "metadata": {"map": "de_dust2"},
+                }
+            ]
+        }
+    )
+
     title: Title
     file_path: FilePath
     tags: list[Tag] = Field(default_factory=list, max_length=50)
@@ -194,6 +212,10 @@ def _not_null(v: T | None) -> T:
 
 class ClipUpdate(ClipFields):
     """Only the fields sent change. `metadata` replaces the user's keys; plugin results stay."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"title": "Epic Victory (ace)", "tags": ["ace"]}]}
+    )
 
     title: Title | SkipJsonSchema[None] = None
     file_path: FilePath | SkipJsonSchema[None] = None
@@ -249,7 +271,22 @@ class ClipStats(BaseModel):
 
 
 class PluginCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "scene_tagger",
+                    "display_name": "Scene Tagger",
+                    "description": "Tags the scenes of a clip",
+                    "version": "1.0.0",
+                    "author": "Your Name",
+                    "plugin_type": "python",
+                    "entry_point": "scene_tagger:SceneTagger",
+                }
+            ]
+        },
+    )
 
     name: PluginName = Field(description="unique snake_case id, 2-64 characters")
     display_name: DisplayName
@@ -264,7 +301,10 @@ class PluginCreate(BaseModel):
 
 
 class PluginUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"description": "Tags scenes and maps", "version": "1.1.0"}]},
+    )
 
     display_name: DisplayName | SkipJsonSchema[None] = None
     description: Annotated[Text, StringConstraints(max_length=2000)] | None = None
@@ -302,14 +342,16 @@ class PluginOut(BaseModel):
 
 
 class ConfigCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"key": "timeout_s", "value": 30}]}
+    )
 
     key: ConfigKey
     value: ConfigValue
 
 
 class ConfigUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"value": 20}]})
 
     value: ConfigValue
 
@@ -369,7 +411,9 @@ class ProcessingOut(BaseModel):
 
 
 class ReprocessRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"plugins": ["highlight_detector"]}]}
+    )
 
     plugins: list[PluginName] | None = Field(
         None, min_length=1, max_length=100, description="only these plugins; every enabled one if omitted"

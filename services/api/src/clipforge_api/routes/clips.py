@@ -14,8 +14,8 @@ from clipforge.db.models import Clip, DeletedClip
 from clipforge.db.records import clip_record
 from clipforge.events import ClipCaptured, ClipDeleted, ClipUpdated, Topics
 from clipforge_api.deps import RelayDep, Session, Snapshot
-from clipforge_api.errors import EVERY_OPERATION, responses
 from clipforge_api.outbox import enqueue
+from clipforge_api.responses import EVERY_OPERATION, responses
 from clipforge_api.schemas import (
     ClipCreate,
     ClipOut,
@@ -48,7 +48,9 @@ async def _locked_clip(session: AsyncSession, clip_id: uuid.UUID) -> Clip:
     return clip
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ClipOut)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=ClipOut, responses=responses(location=201)
+)
 async def create_clip(body: ClipCreate, session: Session, relay: RelayDep, response: Response) -> Clip:
     """Store a clip; its `clip.captured` event commits with it and the plugins run on it."""
     now = datetime.now(UTC)
@@ -81,7 +83,7 @@ async def create_clip(body: ClipCreate, session: Session, relay: RelayDep, respo
 
 
 @router.get("/stats/summary", response_model=ClipStats)
-async def clip_stats(session: Snapshot) -> ClipStats:
+async def get_clip_stats(session: Snapshot) -> ClipStats:
     """Totals, counts by status and by game, summed duration and file size."""
     totals = (
         await session.execute(

@@ -44,7 +44,7 @@ class Health(BaseModel):
     response_model=Health,
     responses={503: {"model": Health, "description": "the database or the broker is unreachable"}},
 )
-async def health(request: Request) -> JSONResponse:
+async def get_health(request: Request) -> JSONResponse:
     database, broker = await asyncio.gather(_database_ok(request), _broker_ok(request))
     ok = database and broker
     body = {

@@ -17,8 +17,8 @@ from clipforge.events import PluginChanged, Topics
 from clipforge.events.contracts import PluginChange
 from clipforge_api.config_validation import validate_config
 from clipforge_api.deps import RelayDep, Session, Snapshot
-from clipforge_api.errors import EVERY_OPERATION, responses
 from clipforge_api.outbox import enqueue
+from clipforge_api.responses import EVERY_OPERATION, responses
 from clipforge_api.schemas import (
     ConfigCreate,
     ConfigOut,
@@ -91,7 +91,9 @@ async def get_plugin(plugin_id: PluginId, session: Session) -> Plugin:
     return await _plugin(session, plugin_id)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=PluginOut, responses=responses(409))
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=PluginOut, responses=responses(409, location=201)
+)
 async def register_plugin(
     body: PluginCreate, session: Session, relay: RelayDep, response: Response
 ) -> Plugin:
@@ -175,14 +177,14 @@ async def _config_row(session: AsyncSession, plugin_id: int, config_id: int) -> 
     return row
 
 
-async def _check(session: AsyncSession, plugin: Plugin, config: dict[str, Any]) -> None:
+async def _validate_config(session: AsyncSession, plugin: Plugin, config: dict[str, Any]) -> None:
     errors = validate_config(plugin.plugin_metadata.get("config_schema"), config)
     if errors:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, errors)
 
 
 @router.get("/{plugin_id}/config", response_model=Page[ConfigOut], responses=responses(404))
-async def list_config(
+async def list_plugin_config(
     plugin_id: PluginId,
     session: Snapshot,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -207,9 +209,9 @@ async def list_config(
     "/{plugin_id}/config",
     status_code=status.HTTP_201_CREATED,
     response_model=ConfigOut,
-    responses=responses(404, 409),
+    responses=responses(404, 409, location=201),
 )
-async def create_config(
+async def add_plugin_config(
     plugin_id: PluginId, body: ConfigCreate, session: Session, relay: RelayDep, response: Response
 ) -> PluginConfiguration:
     """Add a configuration key; validated against the plugin's schema, live on the runners."""
@@ -220,7 +222,7 @@ async def create_config(
             raise HTTPException(
                 status.HTTP_409_CONFLICT, f"plugin {plugin_id} already has a key {body.key!r}"
             )
-        await _check(session, plugin, {**config, body.key: body.value})
+        await _validate_config(session, plugin, {**config, body.key: body.value})
         row = PluginConfiguration(plugin_id=plugin_id, key=body.key, value=body.value)
         session.add(row)
         await session.flush()
@@ -231,13 +233,13 @@ async def create_config(
 
 
 @router.put("/{plugin_id}/config/{config_id}", response_model=ConfigOut, responses=responses(404))
-async def update_config(
+async def update_plugin_config(
     plugin_id: PluginId, config_id: ConfigId, body: ConfigUpdate, session: Session, relay: RelayDep
 ) -> PluginConfiguration:
     async with session.begin():
         plugin = await _plugin(session, plugin_id, lock=True)
         row = await _config_row(session, plugin_id, config_id)
-        await _check(session, plugin, {**await _config_of(session, plugin_id), row.key: body.value})
+        await _validate_config(session, plugin, {**await _config_of(session, plugin_id), row.key: body.value})
         row.value = body.value
         await session.flush()
         await session.refresh(row)
@@ -249,14 +251,14 @@ async def update_config(
 @router.delete(
     "/{plugin_id}/config/{config_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404)
 )
-async def delete_config(
+async def delete_plugin_config(
     plugin_id: PluginId, config_id: ConfigId, session: Session, relay: RelayDep
 ) -> Response:
     async with session.begin():
         plugin = await _plugin(session, plugin_id, lock=True)
         row = await _config_row(session, plugin_id, config_id)
         remaining = {k: v for k, v in (await _config_of(session, plugin_id)).items() if k != row.key}
-        await _check(session, plugin, remaining)
+        await _validate_config(session, plugin, remaining)
         await session.delete(row)
         await session.flush()
         await _announce(session, plugin, "config")

@@ -13,8 +13,8 @@ from clipforge.db.models import Backfill, Clip, ClipRun, Plugin, PluginRun
 from clipforge.db.records import RESULTS_BUDGET_BYTES, clip_record
 from clipforge.events import ClipCaptured, Topics
 from clipforge_api.deps import RelayDep, Session
-from clipforge_api.errors import EVERY_OPERATION, responses
 from clipforge_api.outbox import enqueue
+from clipforge_api.responses import EVERY_OPERATION, responses
 from clipforge_api.schemas import BackfillOut, ProcessingOut, ReprocessOut, ReprocessRequest
 
 router = APIRouter(tags=["processing"], responses=EVERY_OPERATION)
@@ -44,7 +44,7 @@ ENQUEUE_BACKFILL = text("""
 
 
 @router.get("/api/v1/clips/{clip_id}/processing", response_model=ProcessingOut, responses=responses(404))
-async def clip_processing(clip_id: uuid.UUID, session: Session) -> ProcessingOut:
+async def get_clip_processing(clip_id: uuid.UUID, session: Session) -> ProcessingOut:
     """Every processing run of the clip and every plugin run in them, oldest first."""
     clip = await session.get(Clip, clip_id)
     if clip is None:
@@ -131,9 +131,9 @@ async def _backfill_out(session: AsyncSession, backfill: Backfill) -> BackfillOu
     "/api/v1/plugins/{plugin_id}/backfill",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BackfillOut,
-    responses=responses(404, 409),
+    responses=responses(404, 409, location=202),
 )
-async def backfill_plugin(
+async def start_backfill(
     plugin_id: PluginId, session: Session, relay: RelayDep, response: Response
 ) -> BackfillOut:
     """Run an enabled plugin over every existing clip that lacks its result (the others are
@@ -170,7 +170,7 @@ async def backfill_plugin(
     response_model=BackfillOut,
     responses=responses(404),
 )
-async def backfill_progress(
+async def get_backfill(
     plugin_id: PluginId, backfill_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: Session
 ) -> BackfillOut:
     backfill = await session.scalar(

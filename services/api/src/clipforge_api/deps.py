@@ -1,4 +1,4 @@
-"""What route handlers get injected: a database session and the relay to wake after commits."""
+"""What routes get injected: a session to read with, or a unit of work to write with."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clipforge_api.outbox import Relay
+from clipforge_api.unit_of_work import UnitOfWork
 
 
 async def _session(request: Request) -> AsyncGenerator[AsyncSession, None]:
@@ -24,13 +24,13 @@ async def _snapshot(request: Request) -> AsyncGenerator[AsyncSession, None]:
         yield session
 
 
-async def _relay(request: Request) -> Relay:  # async: a sync dependency costs a thread hop
-    relay: Relay = request.app.state.relay
-    return relay
+async def _unit_of_work(request: Request) -> UnitOfWork:  # async: a sync dependency costs a thread hop
+    return UnitOfWork(request.app.state.sessions, request.app.state.relay)
 
 
 Session = Annotated[AsyncSession, Depends(_session)]
 Snapshot = Annotated[AsyncSession, Depends(_snapshot)]
 """A read-only session whose queries all see one snapshot: a page's total agrees with its items,
 and a summary's parts with each other, while the pipeline keeps changing the rows."""
-RelayDep = Annotated[Relay, Depends(_relay)]
+UoW = Annotated[UnitOfWork, Depends(_unit_of_work)]
+"""A write's unit of work (not yet begun: the handler enters it)."""

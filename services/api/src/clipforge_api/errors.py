@@ -16,6 +16,7 @@ from sqlalchemy import exc as sa_exc
 from clipforge.faults import is_transient
 from clipforge.storable import value_problem
 from clipforge_api.responses import RETRY_AFTER_S
+from clipforge_api.unit_of_work import Conflict, Invalid, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             {"detail": [_entry(e) for e in exc.errors()]}, status.HTTP_422_UNPROCESSABLE_CONTENT
         )
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(Conflict)
+    async def conflicting(request: Request, exc: Conflict) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(Invalid)
+    async def invalid_against_state(request: Request, exc: Invalid) -> JSONResponse:
+        return JSONResponse({"detail": exc.entries}, status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(sa_exc.IntegrityError)
     async def conflict(request: Request, exc: sa_exc.IntegrityError) -> JSONResponse:

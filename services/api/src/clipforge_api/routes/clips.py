@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
-from sqlalchemy import Select, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Query, Response, status
+from sqlalchemy import Select, func, select
 
-from clipforge.db.models import Clip, DeletedClip
-from clipforge.db.records import clip_record
-from clipforge.events import ClipCaptured, ClipDeleted, ClipUpdated, Topics
-from clipforge_api.deps import RelayDep, Session, Snapshot
-from clipforge_api.outbox import enqueue
+from clipforge.db.models import Clip
+from clipforge_api.deps import Session, Snapshot, UoW
+from clipforge_api.handlers import clips as handlers
 from clipforge_api.responses import EVERY_OPERATION, responses
 from clipforge_api.schemas import (
     ClipCreate,
@@ -29,9 +26,9 @@ from clipforge_api.schemas import (
     Text,
     Timestamp,
 )
+from clipforge_api.unit_of_work import NotFound
 
 router = APIRouter(prefix="/api/v1/clips", tags=["clips"], responses=EVERY_OPERATION)
-CLIPS = Clip.metadata.tables[Clip.__tablename__]
 
 SORT_COLUMNS = {
     ClipSort.RECORDED_AT: Clip.recorded_at,
@@ -41,43 +38,12 @@ SORT_COLUMNS = {
 }
 
 
-async def _locked_clip(session: AsyncSession, clip_id: uuid.UUID) -> Clip:
-    clip = await session.scalar(select(Clip).where(Clip.id == clip_id).with_for_update())
-    if clip is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"clip {clip_id} not found")
-    return clip
-
-
 @router.post(
     "", status_code=status.HTTP_201_CREATED, response_model=ClipOut, responses=responses(location=201)
 )
-async def create_clip(body: ClipCreate, session: Session, relay: RelayDep, response: Response) -> Clip:
+async def create_clip(body: ClipCreate, uow: UoW, response: Response) -> Clip:
     """Store a clip; its `clip.captured` event commits with it and the plugins run on it."""
-    now = datetime.now(UTC)
-    fields = body.model_dump(exclude={"metadata"})
-    clip = Clip(
-        id=uuid.uuid4(),
-        status="pending",
-        clip_metadata=body.metadata,
-        created_at=now,
-        updated_at=now,
-        **fields,
-    )
-    async with session.begin():  # plain INSERTs: the hottest endpoint skips the ORM's unit of work
-        await session.execute(
-            insert(CLIPS).values(
-                id=clip.id,
-                status=clip.status,
-                metadata=body.metadata,
-                created_at=now,
-                updated_at=now,
-                **fields,
-            )
-        )
-        await enqueue(
-            session, Topics.CLIP_CAPTURED, str(clip.id), ClipCaptured(clip_id=clip.id, clip=clip_record(clip))
-        )
-    relay.wake()
+    clip = await handlers.create_clip(uow, body)
     response.headers["Location"] = f"/api/v1/clips/{clip.id}"
     return clip
 
@@ -110,7 +76,7 @@ async def get_clip_stats(session: Snapshot) -> ClipStats:
 async def get_clip(clip_id: uuid.UUID, session: Session) -> Clip:
     clip = await session.get(Clip, clip_id)
     if clip is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"clip {clip_id} not found")
+        raise NotFound(f"clip {clip_id} not found")
     return clip
 
 
@@ -172,41 +138,12 @@ async def list_clips(
 
 
 @router.put("/{clip_id}", response_model=ClipOut, responses=responses(404))
-async def update_clip(clip_id: uuid.UUID, body: ClipUpdate, session: Session, relay: RelayDep) -> Clip:
+async def update_clip(clip_id: uuid.UUID, body: ClipUpdate, uow: UoW) -> Clip:
     """Change the fields sent. `metadata` replaces the user's own keys; plugin results stay."""
-    changes = body.model_dump(exclude_unset=True)
-    async with session.begin():
-        clip = await _locked_clip(session, clip_id)
-        if "metadata" in changes:
-            user = changes.pop("metadata") or {}
-            plugins = (clip.clip_metadata or {}).get("plugins")
-            clip.clip_metadata = {**user, **({"plugins": plugins} if plugins is not None else {})}
-            changed = ["metadata"]
-        else:
-            changed = []
-        for field, value in changes.items():
-            setattr(clip, field, value if field != "tags" else (value or []))
-            changed.append(field)
-        if changed:
-            await session.flush()
-            await session.refresh(clip)
-            await enqueue(
-                session,
-                Topics.CLIP_UPDATED,
-                str(clip.id),
-                ClipUpdated(clip_id=clip.id, changed=sorted(changed), clip=clip_record(clip)),
-            )
-    if changed:
-        relay.wake()
-    return clip
+    return await handlers.update_clip(uow, clip_id, body)
 
 
 @router.delete("/{clip_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404))
-async def delete_clip(clip_id: uuid.UUID, session: Session, relay: RelayDep) -> Response:
-    async with session.begin():
-        clip = await _locked_clip(session, clip_id)
-        await session.delete(clip)
-        session.add(DeletedClip(id=clip_id))  # events still in flight for it are then dropped
-        await enqueue(session, Topics.CLIP_DELETED, str(clip_id), ClipDeleted(clip_id=clip_id))
-    relay.wake()
+async def delete_clip(clip_id: uuid.UUID, uow: UoW) -> Response:
+    await handlers.delete_clip(uow, clip_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,23 +1,20 @@
 """The plugin registry: what plugins exist, which are enabled, how each is configured.
 
-Every change commits with a `plugin.changed` event (through the outbox), which every runner
-replica applies without a restart.
+Reads are queries here; every change is a handler (`handlers.plugins`) that commits with a
+`plugin.changed` event, which every runner replica applies without a restart.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipforge.db.models import Plugin, PluginConfiguration
-from clipforge.events import PluginChanged, Topics
-from clipforge.events.contracts import PluginChange
-from clipforge_api.config_validation import validate_config
-from clipforge_api.deps import RelayDep, Session, Snapshot
-from clipforge_api.outbox import enqueue
+from clipforge_api.deps import Session, Snapshot, UoW
+from clipforge_api.handlers import plugins as handlers
 from clipforge_api.responses import EVERY_OPERATION, responses
 from clipforge_api.schemas import (
     ConfigCreate,
@@ -29,6 +26,7 @@ from clipforge_api.schemas import (
     PluginType,
     PluginUpdate,
 )
+from clipforge_api.unit_of_work import NotFound
 
 router = APIRouter(prefix="/api/v1/plugins", tags=["plugins"], responses=EVERY_OPERATION)
 
@@ -36,31 +34,11 @@ PluginId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ConfigId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-async def _plugin(session: AsyncSession, plugin_id: int, *, lock: bool = False) -> Plugin:
-    query = select(Plugin).where(Plugin.id == plugin_id)
-    plugin = await session.scalar(query.with_for_update() if lock else query)
+async def _plugin(session: AsyncSession, plugin_id: int) -> Plugin:
+    plugin = await session.get(Plugin, plugin_id)
     if plugin is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"plugin {plugin_id} not found")
+        raise NotFound(f"plugin {plugin_id} not found")
     return plugin
-
-
-async def _config_of(session: AsyncSession, plugin_id: int) -> dict[str, Any]:
-    rows = await session.scalars(
-        select(PluginConfiguration).where(PluginConfiguration.plugin_id == plugin_id)
-    )
-    return {c.key: c.value for c in rows}
-
-
-async def _announce(session: AsyncSession, plugin: Plugin, change: PluginChange) -> None:
-    config = await _config_of(session, plugin.id)
-    event = PluginChanged(
-        plugin_id=plugin.id, name=plugin.name, change=change, enabled=plugin.enabled, config=config
-    )
-    await enqueue(session, Topics.PLUGIN_CHANGED, plugin.name, event)
-
-
-async def _name_taken(session: AsyncSession, name: str) -> bool:
-    return (await session.scalar(select(Plugin.id).where(Plugin.name == name))) is not None
 
 
 @router.get("", response_model=Page[PluginOut])
@@ -94,93 +72,38 @@ async def get_plugin(plugin_id: PluginId, session: Session) -> Plugin:
 @router.post(
     "", status_code=status.HTTP_201_CREATED, response_model=PluginOut, responses=responses(409, location=201)
 )
-async def register_plugin(
-    body: PluginCreate, session: Session, relay: RelayDep, response: Response
-) -> Plugin:
+async def register_plugin(body: PluginCreate, uow: UoW, response: Response) -> Plugin:
     """Register a plugin by hand (plugins in the plugin folders register themselves)."""
-    async with session.begin():
-        if await _name_taken(session, body.name):
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, f"a plugin named {body.name!r} is already registered"
-            )
-        plugin = Plugin(plugin_metadata=body.metadata, source="api", **body.model_dump(exclude={"metadata"}))
-        session.add(plugin)
-        await session.flush()
-        await _announce(session, plugin, "registered")
-    relay.wake()
+    plugin = await handlers.register_plugin(uow, body)
     response.headers["Location"] = f"/api/v1/plugins/{plugin.id}"
     return plugin
 
 
 @router.put("/{plugin_id}", response_model=PluginOut, responses=responses(404))
-async def update_plugin(plugin_id: PluginId, body: PluginUpdate, session: Session, relay: RelayDep) -> Plugin:
-    changes = body.model_dump(exclude_unset=True)
-    async with session.begin():
-        plugin = await _plugin(session, plugin_id, lock=True)
-        for field, value in changes.items():
-            setattr(plugin, "plugin_metadata" if field == "metadata" else field, value)
-        await session.flush()
-        await session.refresh(plugin)
-        await _announce(session, plugin, "updated")
-    relay.wake()
-    return plugin
+async def update_plugin(plugin_id: PluginId, body: PluginUpdate, uow: UoW) -> Plugin:
+    return await handlers.update_plugin(uow, plugin_id, body)
 
 
 @router.delete("/{plugin_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404))
-async def delete_plugin(plugin_id: PluginId, session: Session, relay: RelayDep) -> Response:
+async def delete_plugin(plugin_id: PluginId, uow: UoW) -> Response:
     """Unregister the plugin (its configuration goes with it); runners unload it."""
-    async with session.begin():
-        plugin = await _plugin(session, plugin_id, lock=True)
-        event = PluginChanged(plugin_id=plugin.id, name=plugin.name, change="deleted", enabled=False)
-        await session.delete(plugin)
-        await enqueue(session, Topics.PLUGIN_CHANGED, plugin.name, event)
-    relay.wake()
+    await handlers.delete_plugin(uow, plugin_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-async def _set_enabled(plugin_id: int, enabled: bool, session: AsyncSession, relay: RelayDep) -> Plugin:
-    async with session.begin():
-        plugin = await _plugin(session, plugin_id, lock=True)
-        plugin.enabled = enabled
-        await session.flush()
-        await session.refresh(plugin)
-        await _announce(session, plugin, "enabled" if enabled else "disabled")
-    relay.wake()
-    return plugin
-
-
 @router.post("/{plugin_id}/enable", response_model=PluginOut, responses=responses(404))
-async def enable_plugin(plugin_id: PluginId, session: Session, relay: RelayDep) -> Plugin:
+async def enable_plugin(plugin_id: PluginId, uow: UoW) -> Plugin:
     """Runners load the plugin and run it on every new clip from now on."""
-    return await _set_enabled(plugin_id, True, session, relay)
+    return await handlers.set_enabled(uow, plugin_id, True)
 
 
 @router.post("/{plugin_id}/disable", response_model=PluginOut, responses=responses(404))
-async def disable_plugin(plugin_id: PluginId, session: Session, relay: RelayDep) -> Plugin:
+async def disable_plugin(plugin_id: PluginId, uow: UoW) -> Plugin:
     """Runners unload the plugin; clips already processed keep its results."""
-    return await _set_enabled(plugin_id, False, session, relay)
+    return await handlers.set_enabled(uow, plugin_id, False)
 
 
 # -- configuration -----------------------------------------------------------------------------
-
-
-async def _config_row(session: AsyncSession, plugin_id: int, config_id: int) -> PluginConfiguration:
-    row = await session.scalar(
-        select(PluginConfiguration).where(
-            PluginConfiguration.id == config_id, PluginConfiguration.plugin_id == plugin_id
-        )
-    )
-    if row is None:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"configuration {config_id} of plugin {plugin_id} not found"
-        )
-    return row
-
-
-async def _validate_config(session: AsyncSession, plugin: Plugin, config: dict[str, Any]) -> None:
-    errors = validate_config(plugin.plugin_metadata.get("config_schema"), config)
-    if errors:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, errors)
 
 
 @router.get("/{plugin_id}/config", response_model=Page[ConfigOut], responses=responses(404))
@@ -212,55 +135,24 @@ async def list_plugin_config(
     responses=responses(404, 409, location=201),
 )
 async def add_plugin_config(
-    plugin_id: PluginId, body: ConfigCreate, session: Session, relay: RelayDep, response: Response
+    plugin_id: PluginId, body: ConfigCreate, uow: UoW, response: Response
 ) -> PluginConfiguration:
     """Add a configuration key; validated against the plugin's schema, live on the runners."""
-    async with session.begin():
-        plugin = await _plugin(session, plugin_id, lock=True)
-        config = await _config_of(session, plugin_id)
-        if body.key in config:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, f"plugin {plugin_id} already has a key {body.key!r}"
-            )
-        await _validate_config(session, plugin, {**config, body.key: body.value})
-        row = PluginConfiguration(plugin_id=plugin_id, key=body.key, value=body.value)
-        session.add(row)
-        await session.flush()
-        await _announce(session, plugin, "config")
-    relay.wake()
+    row = await handlers.add_config(uow, plugin_id, body)
     response.headers["Location"] = f"/api/v1/plugins/{plugin_id}/config/{row.id}"
     return row
 
 
 @router.put("/{plugin_id}/config/{config_id}", response_model=ConfigOut, responses=responses(404))
 async def update_plugin_config(
-    plugin_id: PluginId, config_id: ConfigId, body: ConfigUpdate, session: Session, relay: RelayDep
+    plugin_id: PluginId, config_id: ConfigId, body: ConfigUpdate, uow: UoW
 ) -> PluginConfiguration:
-    async with session.begin():
-        plugin = await _plugin(session, plugin_id, lock=True)
-        row = await _config_row(session, plugin_id, config_id)
-        await _validate_config(session, plugin, {**await _config_of(session, plugin_id), row.key: body.value})
-        row.value = body.value
-        await session.flush()
-        await session.refresh(row)
-        await _announce(session, plugin, "config")
-    relay.wake()
-    return row
+    return await handlers.update_config(uow, plugin_id, config_id, body)
 
 
 @router.delete(
     "/{plugin_id}/config/{config_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404)
 )
-async def delete_plugin_config(
-    plugin_id: PluginId, config_id: ConfigId, session: Session, relay: RelayDep
-) -> Response:
-    async with session.begin():
-        plugin = await _plugin(session, plugin_id, lock=True)
-        row = await _config_row(session, plugin_id, config_id)
-        remaining = {k: v for k, v in (await _config_of(session, plugin_id)).items() if k != row.key}
-        await _validate_config(session, plugin, remaining)
-        await session.delete(row)
-        await session.flush()
-        await _announce(session, plugin, "config")
-    relay.wake()
+async def delete_plugin_config(plugin_id: PluginId, config_id: ConfigId, uow: UoW) -> Response:
+    await handlers.delete_config(uow, plugin_id, config_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

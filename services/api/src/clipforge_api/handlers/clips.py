@@ -1,0 +1,84 @@
+"""Writing clips: create, update, delete, reprocess."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from clipforge.db.models import Clip, ClipRun, DeletedClip, Plugin
+from clipforge.db.records import clip_record
+from clipforge.events import ClipCaptured, ClipDeleted, ClipUpdated, Topics
+from clipforge_api.schemas import ClipCreate, ClipStatus, ClipUpdate
+from clipforge_api.unit_of_work import Invalid, UnitOfWork
+
+
+async def create_clip(uow: UnitOfWork, body: ClipCreate) -> Clip:
+    """Store a clip; its `clip.captured` event commits with it, and the plugins run on it."""
+    now = datetime.now(UTC)
+    fields = body.model_dump(exclude={"metadata"})
+    values = {
+        "id": uuid.uuid4(),
+        "status": ClipStatus.PENDING.value,
+        "created_at": now,
+        "updated_at": now,
+        **fields,
+    }
+    clip = Clip(clip_metadata=body.metadata, **values)
+    async with uow:
+        created = await uow.insert_clip(clip, {**values, "metadata": body.metadata})
+        await uow.emit(Topics.CLIP_CAPTURED, created, ClipCaptured(clip_id=clip.id, clip=clip_record(clip)))
+    return clip
+
+
+async def update_clip(uow: UnitOfWork, clip_id: uuid.UUID, body: ClipUpdate) -> Clip:
+    """Change the fields sent. `metadata` replaces the user's own keys; plugin results stay."""
+    changes = body.model_dump(exclude_unset=True)
+    async with uow:
+        locked = await uow.clip(clip_id)
+        clip = locked.row
+        changed = []
+        if "metadata" in changes:
+            user = changes.pop("metadata") or {}
+            plugins = (clip.clip_metadata or {}).get("plugins")
+            clip.clip_metadata = {**user, **({"plugins": plugins} if plugins is not None else {})}
+            changed.append("metadata")
+        for field, value in changes.items():
+            setattr(clip, field, value if field != "tags" else (value or []))
+            changed.append(field)
+        if changed:
+            await uow.session.flush()
+            await uow.session.refresh(clip)
+            event = ClipUpdated(clip_id=clip.id, changed=sorted(changed), clip=clip_record(clip))
+            await uow.emit(Topics.CLIP_UPDATED, locked, event)
+    return clip
+
+
+async def delete_clip(uow: UnitOfWork, clip_id: uuid.UUID) -> None:
+    async with uow:
+        locked = await uow.clip(clip_id)
+        await uow.session.delete(locked.row)
+        uow.session.add(DeletedClip(id=clip_id))  # events still in flight for it are then dropped
+        await uow.emit(Topics.CLIP_DELETED, locked, ClipDeleted(clip_id=clip_id))
+
+
+async def reprocess_clip(uow: UnitOfWork, clip_id: uuid.UUID, plugins: list[str] | None) -> uuid.UUID:
+    """Run the plugins again on one clip (every enabled one, or those named); returns the run id."""
+    async with uow:
+        locked = await uow.clip(clip_id)
+        if plugins:
+            known = set(
+                (await uow.session.scalars(select(Plugin.name).where(Plugin.name.in_(plugins)))).all()
+            )
+            if unknown := sorted(set(plugins) - known):
+                raise Invalid("plugins", f"no such plugin(s): {unknown}")
+        run_id = uuid.uuid4()
+        clip = locked.row
+        clip.status = ClipStatus.PROCESSING.value
+        uow.session.add(ClipRun(run_id=run_id, clip_id=clip.id))  # open until the runner reports all
+        await uow.session.flush()
+        await uow.session.refresh(clip)
+        event = ClipCaptured(event_id=run_id, clip_id=clip.id, clip=clip_record(clip), plugins=plugins)
+        await uow.emit(Topics.CLIP_CAPTURED, locked, event)
+    return run_id

@@ -12,9 +12,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+from collections.abc import Iterable
+from typing import TypeVar
 
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
+from pydantic import BaseModel, ValidationError
 
 from clipforge.events import DeadLetter, Topics
 from clipforge.messaging import confirm, send_later
@@ -23,6 +26,8 @@ from clipforge.settings import Settings
 from clipforge.storable import scrub_text
 
 log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=BaseModel)
 
 MAX_ERROR_CHARS = 8000
 MAX_KEY_CHARS = 1000
@@ -87,6 +92,19 @@ class DeadLetters:
         return cls(
             broker, service=service, retry=settings.retry(), max_bytes=settings.kafka_max_message_bytes
         )
+
+    async def decoded(
+        self, records: Iterable[ConsumerRecord], model: type[E]
+    ) -> list[tuple[ConsumerRecord, E]]:
+        """Every record that is a valid `model`, with its record; the others are dead-lettered
+        with the validation error (the one decode step of every subscriber)."""
+        events = []
+        for record in records:
+            try:
+                events.append((record, model.model_validate_json(record.value or b"")))
+            except ValidationError as exc:
+                await self.send(record, str(exc))
+        return events
 
     async def send(self, record: ConsumerRecord, error: str, attempts: int = 1) -> None:
         key, value = letter_for(

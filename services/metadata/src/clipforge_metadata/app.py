@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from faststream import FastStream
-from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 
+from clipforge.db.clip_ids import clip_lookup
 from clipforge.db.engine import make_engine, make_sessionmaker
 from clipforge.events import Topics
 from clipforge.messaging import make_broker
 from clipforge.settings import Settings
+from clipforge_metadata.merge import merge_batch
 from clipforge_metadata.processed import SERVICE, ProcessedHandler
 
 log = logging.getLogger("metadata")
@@ -24,13 +26,16 @@ def build(settings: Settings) -> FastStream:
     broker = make_broker(settings.kafka_bootstrap_servers, client_id=f"{SERVICE}-{settings.instance}")
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
 
-    handler = ProcessedHandler(broker, make_sessionmaker(engine), settings)
+    sessions = make_sessionmaker(engine)
+    handler = ProcessedHandler(
+        broker, functools.partial(merge_batch, sessions), clip_lookup(sessions), settings
+    )
 
     # At-least-once: a batch's offsets are committed after every record in it is merged (or
     # dead-lettered) and every clip.enriched it caused is acknowledged (see ProcessedHandler). A
     # redelivery after a crash finds the results already recorded and only announces the
     # completed runs again (same event ids).
-    @broker.subscriber(
+    broker.subscriber(
         Topics.CLIP_PROCESSED,
         group_id=GROUP,
         auto_offset_reset="earliest",
@@ -39,9 +44,7 @@ def build(settings: Settings) -> FastStream:
         batch_timeout_ms=5,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title="metadata:clip.processed",
-    )
-    async def on_clip_processed(msg: KafkaMessage) -> None:
-        await handler.handle(msg.raw_message)
+    )(handler.on_batch)
 
     app = FastStream(broker, logger=log)
 

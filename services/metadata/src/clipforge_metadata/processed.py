@@ -20,15 +20,13 @@ import asyncio
 import dataclasses
 import functools
 import logging
-import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
-from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from faststream.kafka.annotations import KafkaMessage
 
-from clipforge.db.clip_ids import Known, known_clips, never_stored
+from clipforge.db.clip_ids import ClipLookup, never_stored
 from clipforge.db.records import clip_record
 from clipforge.dead_letters import DeadLetters
 from clipforge.events import ClipEnriched, ClipProcessed, Topics, derived_event_id
@@ -36,11 +34,14 @@ from clipforge.messaging import confirm, encode, send_later
 from clipforge.retries import GaveUp, Retry
 from clipforge.settings import Settings
 from clipforge.storable import text_problem, value_problem
-from clipforge_metadata.merge import Applied, merge_batch
+from clipforge_metadata.merge import Applied
 
 log = logging.getLogger(__name__)
 
 SERVICE = "metadata"
+
+Merge = Callable[[Sequence[ClipProcessed]], Awaitable[list[Applied]]]
+"""Merges a batch in one transaction (`merge.merge_batch` bound to the database; a fake in tests)."""
 
 
 def unstorable(event: ClipProcessed) -> str | None:
@@ -58,24 +59,22 @@ def unstorable(event: ClipProcessed) -> str | None:
 
 
 class ProcessedHandler:
-    def __init__(
-        self, broker: KafkaBroker, sessions: async_sessionmaker[AsyncSession], settings: Settings
-    ) -> None:
+    def __init__(self, broker: KafkaBroker, merge: Merge, lookup: ClipLookup, settings: Settings) -> None:
         self.broker = broker
-        self.sessions = sessions
+        self.merge = merge
+        self.lookup = lookup
         self.settings = settings
         self.dead_letters = DeadLetters.for_service(broker, SERVICE, settings)
         self.retry: Retry = self.dead_letters.retry
 
+    async def on_batch(self, msg: KafkaMessage) -> None:
+        """The `clip.processed` subscriber: the batch's offsets are committed when this returns."""
+        await self.handle(msg.raw_message)
+
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
         accepted: list[tuple[ConsumerRecord, ClipProcessed]] = []
         letters = []
-        for record in records:
-            try:
-                event = ClipProcessed.model_validate_json(record.value or b"")
-            except ValidationError as exc:
-                letters.append(self.dead_letters.send(record, str(exc)))
-                continue
+        for record, event in await self.dead_letters.decoded(records, ClipProcessed):
             if problem := unstorable(event):
                 letters.append(self.dead_letters.send(record, f"cannot be stored: {problem}"))
             else:
@@ -87,7 +86,7 @@ class ProcessedHandler:
             if isinstance(o, Applied) and o.clip is None
         }
         deleted = (
-            await self.retry.run(functools.partial(self._known, missing), what="looking up clips")
+            await self.retry.run(functools.partial(self.lookup, missing), what="looking up clips")
         ).deleted
         announcements = []
         for (record, event), outcome in zip(accepted, outcomes, strict=True):
@@ -108,10 +107,6 @@ class ProcessedHandler:
         await asyncio.gather(*letters)
         await self._announce(announcements)
 
-    async def _known(self, ids: set[uuid.UUID]) -> Known:
-        async with self.sessions() as session:
-            return await known_clips(session, ids)
-
     async def _merge(self, events: list[ClipProcessed]) -> list[Applied | GaveUp]:
         """Merge in one transaction; on an error that is not transient, split and merge the
         halves (in order, so one clip's events still apply in order)."""
@@ -121,7 +116,7 @@ class ProcessedHandler:
         try:
             return list(
                 await policy.run(
-                    functools.partial(merge_batch, self.sessions, events),
+                    functools.partial(self.merge, events),
                     what=f"merging {len(events)} result(s)",
                 )
             )

@@ -6,20 +6,16 @@ import asyncio
 import logging
 
 from faststream import FastStream
-from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
-from pydantic import ValidationError
 
+from clipforge.db.clip_ids import clip_lookup
 from clipforge.db.engine import make_engine, make_sessionmaker
-from clipforge.events import (
-    ClipEnriched,
-    PluginChanged,
-    Topics,
-)
+from clipforge.events import Topics
 from clipforge.messaging import make_broker
 from clipforge.settings import Settings
 from clipforge_plugin_runner.captured import SERVICE, CapturedHandler
 from clipforge_plugin_runner.discovery import builtin_plugin_dir, folders_stamp
+from clipforge_plugin_runner.hooks import HookHandlers
 from clipforge_plugin_runner.host import PluginHost
 from clipforge_plugin_runner.registry import Registry
 
@@ -41,12 +37,13 @@ def build(settings: Settings) -> FastStream:
         settings.plugin_timeout_s,
         max_result_bytes=settings.plugin_result_max_bytes,
     )
-    captured = CapturedHandler(broker, host, sessions, settings)
+    captured = CapturedHandler(broker, host, clip_lookup(sessions), settings)
+    hooks = HookHandlers(host, captured.dead_letters)
 
     # At-least-once: a fetched batch's offsets are committed after every record in it is
     # published or dead-lettered (see CapturedHandler). An exception that escapes is the worker
     # stopping: FastStream seeks back and the batch is delivered again.
-    @broker.subscriber(
+    broker.subscriber(
         Topics.CLIP_CAPTURED,
         group_id=GROUP,
         auto_offset_reset="earliest",
@@ -55,43 +52,24 @@ def build(settings: Settings) -> FastStream:
         batch_timeout_ms=5,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title="plugin-runner:clip.captured",
-    )
-    async def on_clip_captured(msg: KafkaMessage) -> None:
-        await captured.handle(msg.raw_message)
-
-    # The seed's "on_clip_processed when processing completes": once per completed run, on one
-    # replica (a group of its own, so it never competes with clip.captured for the runners' time).
-    @broker.subscriber(
+    )(captured.on_batch)
+    # once per completed run, on one replica (a group of its own, so it never competes with
+    # clip.captured for the runners' time)
+    broker.subscriber(
         Topics.CLIP_ENRICHED,
         group_id=HOOKS_GROUP,
         auto_offset_reset="latest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title="plugin-runner:clip.enriched",
-    )
-    async def on_clip_enriched(msg: KafkaMessage) -> None:
-        try:
-            event = ClipEnriched.model_validate_json(msg.body)
-        except ValidationError as exc:
-            await captured.dead_letters.send(msg.raw_message, str(exc))
-            return
-        await host.run_processed(event.clip.model_dump(mode="json"))
-
+    )(hooks.on_clip_enriched)
     # Every replica must see every registry change: no consumer group, start at the end (the
     # registry read at start-up covers what came before).
-    @broker.subscriber(
+    broker.subscriber(
         Topics.PLUGIN_CHANGED,
         auto_offset_reset="latest",
         ack_policy=AckPolicy.MANUAL,
         title="plugin-runner:plugin.changed",
-    )
-    async def on_plugin_changed(msg: KafkaMessage) -> None:
-        try:
-            change = PluginChanged.model_validate_json(msg.body)
-        except ValidationError as exc:
-            log.warning("ignoring malformed plugin.changed message: %s", exc)
-            return
-        log.info("plugin %s: %s", change.name, change.change)
-        await host.refresh(change.name, reload_code=change.change in ("updated", "registered"))
+    )(hooks.on_plugin_changed)
 
     app = FastStream(broker, logger=log)
 

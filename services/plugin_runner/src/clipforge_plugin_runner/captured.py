@@ -18,15 +18,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import uuid
 from collections.abc import Sequence
 
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
-from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from faststream.kafka.annotations import KafkaMessage
 
-from clipforge.db.clip_ids import Known, known_clips, never_stored
+from clipforge.db.clip_ids import ClipLookup, never_stored
 from clipforge.dead_letters import DeadLetters
 from clipforge.events import (
     ClipCaptured,
@@ -48,32 +46,25 @@ ENVELOPE_ALLOWANCE = 4096  # a clip.processed's fields besides its results, and 
 
 
 class CapturedHandler:
-    def __init__(
-        self,
-        broker: KafkaBroker,
-        host: PluginHost,
-        sessions: async_sessionmaker[AsyncSession],
-        settings: Settings,
-    ) -> None:
+    def __init__(self, broker: KafkaBroker, host: PluginHost, lookup: ClipLookup, settings: Settings) -> None:
         self.broker = broker
         self.host = host
-        self.sessions = sessions
+        self.lookup = lookup
         self.settings = settings
         self.dead_letters = DeadLetters.for_service(broker, SERVICE, settings)
         self.retry: Retry = self.dead_letters.retry
         self.in_flight = asyncio.Semaphore(settings.runner_concurrency)
 
+    async def on_batch(self, msg: KafkaMessage) -> None:
+        """The `clip.captured` subscriber: the batch's offsets are committed when this returns."""
+        await self.handle(msg.raw_message)
+
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
         """Process a fetched batch; return once every record is published or dead-lettered."""
-        decoded: list[tuple[ConsumerRecord, ClipCaptured]] = []
+        decoded = await self.dead_letters.decoded(records, ClipCaptured)
         letters = []
-        for record in records:
-            try:
-                decoded.append((record, ClipCaptured.model_validate_json(record.value or b"")))
-            except ValidationError as exc:
-                letters.append(self.dead_letters.send(record, str(exc)))
         known = await self.retry.run(
-            functools.partial(self._known, {event.clip_id for _, event in decoded}), what="looking up clips"
+            functools.partial(self.lookup, {event.clip_id for _, event in decoded}), what="looking up clips"
         )
         runs = []
         for record, event in decoded:
@@ -84,10 +75,6 @@ class CapturedHandler:
             else:
                 letters.append(self.dead_letters.send(record, never_stored(event.clip_id)))
         await asyncio.gather(*letters, *runs)
-
-    async def _known(self, ids: set[uuid.UUID]) -> Known:
-        async with self.sessions() as session:
-            return await known_clips(session, ids)
 
     async def _run(self, record: ConsumerRecord, event: ClipCaptured) -> None:
         """Run the plugins, publishing each piece of results as soon as it is ready (fast

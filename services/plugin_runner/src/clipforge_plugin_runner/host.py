@@ -23,7 +23,7 @@ from clipforge.sdk import PluginBase, PluginContext
 from clipforge.storable import scrub_text
 from clipforge_plugin_runner.discovery import Discovered, discover
 from clipforge_plugin_runner.execution import call_hook, run_captured_hook, run_hook
-from clipforge_plugin_runner.registry import PluginState, Registry
+from clipforge_plugin_runner.registry import PluginRegistry, PluginState
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class Loaded:
 
 class PluginHost:
     def __init__(
-        self, registry: Registry, folders: list[Path], default_timeout: float, max_result_bytes: int
+        self, registry: PluginRegistry, folders: list[Path], default_timeout: float, max_result_bytes: int
     ) -> None:
         self.registry = registry
         self.folders = folders

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Table, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -21,7 +21,18 @@ class PluginState:
     config: dict[str, Any] = field(default_factory=dict)
 
 
+class PluginRegistry(Protocol):
+    """What the plugin host needs of the registry (the database's, or a fake in unit tests)."""
+
+    async def sync_discovered(self, found: Iterable[Discovered]) -> list[str]: ...
+    async def enabled(self) -> list[PluginState]: ...
+    async def get(self, name: str) -> PluginState | None: ...
+    async def record_error(self, name: str, error: str | None) -> None: ...
+
+
 class Registry:
+    """The registry in Postgres."""
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 

@@ -9,11 +9,11 @@ in the delete's transaction, tell the two apart.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clipforge.db.models import Clip, DeletedClip
 
@@ -39,3 +39,15 @@ async def known_clips(session: AsyncSession, ids: Collection[uuid.UUID]) -> Know
         else set()
     )
     return Known(stored, deleted)
+
+
+ClipLookup = Callable[[Collection[uuid.UUID]], Awaitable[Known]]
+"""How a consumer asks which clips are stored or deleted (a fake in unit tests)."""
+
+
+def clip_lookup(sessions: async_sessionmaker[AsyncSession]) -> ClipLookup:
+    async def lookup(ids: Collection[uuid.UUID]) -> Known:
+        async with sessions() as session:
+            return await known_clips(session, ids)
+
+    return lookup

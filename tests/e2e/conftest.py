@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +14,7 @@ import pytest
 from clipforge_devstack.paths import free_port
 from clipforge_devstack.stack import services
 from clipforge_devstack.supervisor import Supervisor
+from tests.polling import until
 from tests.servers import Servers
 
 
@@ -28,17 +27,15 @@ class RunningStack:
 
 
 async def wait_healthy(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(base_url=url) as client:
-        while True:
+
+        async def healthy() -> bool:
             try:
-                if (await client.get("/health")).status_code == 200:
-                    return
+                return (await client.get("/health")).status_code == 200
             except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url}/health never answered 200")
-            await asyncio.sleep(0.3)
+                return False
+
+        await until(healthy, timeout=timeout)
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clipforge.db.models import Clip, PluginRun
 from tests.e2e.conftest import RunningStack
-from tests.e2e.helpers import FINAL, plugin_named, set_enabled, until
+from tests.e2e.helpers import FINAL, plugin_named, set_enabled
 from tests.kafka_reader import KafkaReader
+from tests.polling import until
 from tests.seed import SEED_CLIP
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+from tests.polling import until
 from tests.seed import SEED_CLIP
 
 FINAL = {"completed", "completed_with_errors", "failed"}
@@ -24,14 +23,12 @@ async def create_clip(client: httpx.AsyncClient, **overrides: Any) -> dict[str, 
 async def wait_for_clip(
     client: httpx.AsyncClient, clip_id: str, done: Callable[[dict[str, Any]], bool], timeout: float = 30
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
+    async def reached() -> dict[str, Any] | None:
         clip: dict[str, Any] = (await client.get(f"/api/v1/clips/{clip_id}")).json()
-        if done(clip):
-            return clip
-        if time.monotonic() > deadline:
-            raise AssertionError(f"clip never reached the expected state: {clip}")
-        await asyncio.sleep(0.1)
+        return clip if done(clip) else None
+
+    clip: dict[str, Any] = await until(reached, timeout=timeout, every=0.1)
+    return clip
 
 
 def results(clip: dict[str, Any]) -> dict[str, Any]:
@@ -43,18 +40,6 @@ async def processed_clip(client: httpx.AsyncClient, **overrides: Any) -> dict[st
     """A new clip, once the runners have reported on it."""
     clip = await create_clip(client, **overrides)
     return await wait_for_clip(client, clip["id"], lambda c: c["status"] in FINAL)
-
-
-async def until(check: Callable[[], Any], timeout: float = 30, every: float = 0.3) -> Any:
-    """Repeat an async check until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
-        await asyncio.sleep(every)
 
 
 async def plugin_named(client: httpx.AsyncClient, name: str) -> dict[str, Any] | None:

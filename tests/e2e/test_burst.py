@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from clipforge.db.models import Clip, PluginRun
 from tests.e2e.conftest import RunningStack
 from tests.e2e.faults import count_finished
-from tests.e2e.helpers import create_clip, until
+from tests.e2e.helpers import create_clip
+from tests.polling import until
 
 pytestmark = pytest.mark.e2e
 

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.e2e.conftest import RunningStack, wait_healthy
 from tests.e2e.faults import Burst, figures
-from tests.e2e.helpers import until
 from tests.kafka_reader import KafkaReader
+from tests.polling import until
 from tests.seed import SEED_CLIP
 from tests.servers import Servers
 

@@ -19,10 +19,10 @@ from tests.e2e.helpers import (
     processed_clip,
     results,
     set_enabled,
-    until,
     until_clips_show,
     wait_for_clip,
 )
+from tests.polling import until
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import RunningStack
-from tests.e2e.helpers import plugin_named, processed_clip, results, set_enabled, until, until_clips_show
+from tests.e2e.helpers import plugin_named, processed_clip, results, set_enabled, until_clips_show
+from tests.polling import until
 from tests.seed import seed_plugin
 
 pytestmark = pytest.mark.e2e

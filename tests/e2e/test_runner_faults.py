@@ -16,8 +16,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from clipforge_devstack.stack import python_service
 from clipforge_devstack.supervisor import Supervisor
 from tests.e2e.conftest import RunningStack
-from tests.e2e.helpers import FINAL, create_clip, processed_clip, results, until, wait_for_clip
+from tests.e2e.helpers import FINAL, create_clip, processed_clip, results, wait_for_clip
 from tests.kafka_reader import KafkaReader
+from tests.polling import until
 from tests.servers import Servers
 
 pytestmark = pytest.mark.e2e

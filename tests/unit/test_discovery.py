@@ -43,13 +43,13 @@ def test_builtin_folder_and_entry_point_give_one_highlight_detector() -> None:
     assert folder is not None
     assert (folder / "highlight_detector").is_dir()
     found = discover([folder])
-    assert found["highlight_detector"].source == "folder"
+    assert found["highlight_detector"].found_in == "folder"
     assert found["highlight_detector"].error is None
 
 
 def test_installed_distributions_are_found_by_entry_point() -> None:
     found = discover([])  # no folders at all
-    assert found["highlight_detector"].source == "entry_point"
+    assert found["highlight_detector"].found_in == "entry_point"
     assert found["highlight_detector"].entry_point == "highlight_detector:HighlightDetector"
     assert found["highlight_detector"].install_path == "clipforge-highlight-detector"
     assert found["highlight_detector"].instantiate().metadata.name == "highlight_detector"
@@ -58,13 +58,13 @@ def test_installed_distributions_are_found_by_entry_point() -> None:
 def test_folder_stamp_changes_when_a_plugin_file_does(tmp_path: Path) -> None:
     import os
 
-    from clipforge_plugin_runner.discovery import folders_stamp
+    from clipforge_plugin_runner.discovery import folders_fingerprint
 
     path = tmp_path / "my_plugin.py"
     path.write_text(SEED_PLUGIN)
-    before = folders_stamp([tmp_path])
-    assert folders_stamp([tmp_path]) == before
+    before = folders_fingerprint([tmp_path])
+    assert folders_fingerprint([tmp_path]) == before
     os.utime(path, (1, 1))
-    assert folders_stamp([tmp_path]) != before
+    assert folders_fingerprint([tmp_path]) != before
     (tmp_path / "other.py").write_text(seed_plugin("other_plugin"))
-    assert len(folders_stamp([tmp_path])) == 2
+    assert len(folders_fingerprint([tmp_path])) == 2

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIRouter
 
 from clipforge import __version__
 from clipforge.db.engine import make_engine, make_sessionmaker
@@ -25,6 +25,14 @@ def operation_id(route: APIRoute) -> str:
     """`createClip`, `listPlugins`: the handler's name in camelCase, for readable generated clients."""
     first, *rest = route.name.split("_")
     return first + "".join(word.capitalize() for word in rest)
+
+
+def resources_v1() -> APIRouter:
+    """Every resource of the API's version 1, under its one prefix."""
+    v1 = APIRouter(prefix="/api/v1")
+    for module in (clips, plugins, processing):
+        v1.include_router(module.router)
+    return v1
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -58,9 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(contracts.router)
-    app.include_router(clips.router)
-    app.include_router(plugins.router)
-    app.include_router(processing.router)
+    app.include_router(resources_v1())
     app.add_middleware(BodySizeLimit)
     app.add_middleware(AllowedMethods, routes=app.routes)
 

@@ -29,7 +29,7 @@ from clipforge.events import ClipProcessed, PluginResult, PluginRunStatus
 RUN_KEY = "_run"  # beside a plugin's own result keys: how that run went
 
 
-def _stamp(at: datetime) -> str:
+def _sortable_time(at: datetime) -> str:
     """Sortable as text: fixed width, always with microseconds, always UTC."""
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f%z")
 
@@ -38,10 +38,10 @@ def merge_results(
     plugins: dict[str, Any], event: ClipProcessed, results: Sequence[PluginResult]
 ) -> dict[str, Any]:
     merged = dict(plugins)
-    stamp = _stamp(event.occurred_at)
+    at = _sortable_time(event.occurred_at)
     for r in results:
         current = merged.get(r.plugin)
-        if isinstance(current, dict) and current.get(RUN_KEY, {}).get("at", "") > stamp:
+        if isinstance(current, dict) and current.get(RUN_KEY, {}).get("at", "") > at:
             continue  # a newer run of this plugin is already merged
         merged[r.plugin] = {
             **r.result,
@@ -52,7 +52,7 @@ def merge_results(
                 "error": r.error,
                 "event_id": str(event.event_id),
                 "run_id": str(event.source_event_id),
-                "at": stamp,
+                "at": at,
             },
         }
     return merged

@@ -14,7 +14,7 @@ from clipforge.events import Topics
 from clipforge.messaging import make_broker
 from clipforge.settings import Settings
 from clipforge_plugin_runner.captured import SERVICE, CapturedHandler
-from clipforge_plugin_runner.discovery import builtin_plugin_dir, folders_stamp
+from clipforge_plugin_runner.discovery import builtin_plugin_dir, folders_fingerprint
 from clipforge_plugin_runner.hooks import HookHandlers
 from clipforge_plugin_runner.host import PluginHost
 from clipforge_plugin_runner.registry import Registry
@@ -88,15 +88,15 @@ def build(settings: Settings) -> FastStream:
     rescans: list[asyncio.Task[None]] = []
 
     async def watch_folders() -> None:
-        stamp = await asyncio.to_thread(folders_stamp, folders)
+        fingerprint = await asyncio.to_thread(folders_fingerprint, folders)
         while True:
             await asyncio.sleep(settings.plugin_rescan_s)
             try:
-                now = await asyncio.to_thread(folders_stamp, folders)
-                if now != stamp:
+                now = await asyncio.to_thread(folders_fingerprint, folders)
+                if now != fingerprint:
                     log.info("plugin folders changed; rescanning")
                     await host.rescan()
-                    stamp = now
+                    fingerprint = now
             except Exception:  # a bad plugin file or a database hiccup: try again next round
                 log.exception("plugin rescan failed")
 

@@ -41,13 +41,13 @@ Factory = Callable[[bool], PluginBase]
 @dataclass
 class Discovered:
     name: str
-    source: str  # "folder" or "entry_point"
+    found_in: str  # "folder" or "entry_point"
     entry_point: str  # a path inside its plugin folder, or "module:attribute"
     install_path: str
     metadata: PluginMetadata | None = None
     error: str | None = None
     factory: Factory | None = field(default=None, repr=False)
-    stamp: tuple[float, ...] = ()  # modification times of its code: a change means "reload"
+    code_mtimes: tuple[float, ...] = ()  # modification times of its code: a change means "reload"
 
     def instantiate(self, reload: bool = False) -> PluginBase:
         if self.factory is None:
@@ -129,7 +129,7 @@ def plugin_classes(module: ModuleType) -> list[type[PluginBase]]:
 
 def _from_module(
     loader: ModuleLoader,
-    source: str,
+    found_in: str,
     entry_point: str,
     install_path: str,
     fallback_name: str,
@@ -143,7 +143,7 @@ def _from_module(
             meta = cls.describe(cls().metadata)
             yield Discovered(
                 meta.name,
-                source,
+                found_in,
                 entry_point,
                 install_path,
                 meta,
@@ -153,7 +153,7 @@ def _from_module(
         log.warning("plugin %s failed to load: %s", entry_point, exc)
         yield Discovered(
             fallback_name,
-            source,
+            found_in,
             entry_point,
             install_path,
             error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}",
@@ -188,9 +188,9 @@ def scan_folder(folder: Path) -> Iterator[Discovered]:
         log.warning("plugin folder %s does not exist", folder)
         return
     for path in _candidates(folder):
-        stamp = _stamp(path)
+        code_mtimes = _code_mtimes(path)
         if path.is_dir() and (path / MANIFEST).exists():
-            yield replace(_from_manifest(path, folder), stamp=stamp)
+            yield replace(_from_manifest(path, folder), code_mtimes=code_mtimes)
             continue
         for found in _from_module(
             lambda _reload, p=path: _import_file(p),  # type: ignore[misc]
@@ -199,7 +199,7 @@ def scan_folder(folder: Path) -> Iterator[Discovered]:
             str(folder),
             _safe_name(path.stem),
         ):
-            yield replace(found, stamp=stamp)
+            yield replace(found, code_mtimes=code_mtimes)
 
 
 def _from_manifest(path: Path, folder: Path) -> Discovered:
@@ -235,7 +235,7 @@ def scan_entry_points() -> Iterator[Discovered]:
         )
 
 
-def _stamp(path: Path) -> tuple[float, ...]:
+def _code_mtimes(path: Path) -> tuple[float, ...]:
     """Modification times of a plugin's code: the file, or a folder's sources, manifest and
     (for native plugins) executable."""
     if path.is_file():
@@ -248,11 +248,14 @@ def _stamp(path: Path) -> tuple[float, ...]:
     return tuple(f.stat().st_mtime for f in files if f.exists())
 
 
-def folders_stamp(folders: list[Path]) -> tuple[tuple[str, tuple[float, ...]], ...]:
+def folders_fingerprint(folders: list[Path]) -> tuple[tuple[str, tuple[float, ...]], ...]:
     """A cheap fingerprint of every plugin folder (a stat per file, no imports): rescan only
     when it changes."""
     return tuple(
-        (str(path), _stamp(path)) for folder in folders if folder.is_dir() for path in _candidates(folder)
+        (str(path), _code_mtimes(path))
+        for folder in folders
+        if folder.is_dir()
+        for path in _candidates(folder)
     )
 
 

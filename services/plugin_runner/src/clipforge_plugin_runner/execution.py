@@ -74,7 +74,7 @@ def checked_result(result: dict[str, Any], *, max_bytes: int) -> dict[str, Any]:
     return result
 
 
-async def run_hook(
+async def run_processed_hook(
     hook: Callable[..., Any], clip: dict[str, Any], *, plugin: str, version: str, timeout: float
 ) -> PluginResult:
     """Run a hook whose return value does not matter (`on_clip_processed`), contained likewise."""

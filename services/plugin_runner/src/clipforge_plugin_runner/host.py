@@ -22,7 +22,7 @@ from clipforge.events import PluginResult, PluginRunStatus
 from clipforge.sdk import PluginBase, PluginContext
 from clipforge.storable import scrub_text
 from clipforge_plugin_runner.discovery import Discovered, discover
-from clipforge_plugin_runner.execution import call_hook, run_captured_hook, run_hook
+from clipforge_plugin_runner.execution import call_hook, run_captured_hook, run_processed_hook
 from clipforge_plugin_runner.registry import PluginRegistry, PluginState
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class PluginHost:
                 log.info("new plugins registered: %s", ", ".join(created))
             for state in await self.registry.enabled():
                 old, new = before.get(state.name), self.discovered.get(state.name)
-                changed = new is not None and (old is None or old.stamp != new.stamp)
+                changed = new is not None and (old is None or old.code_mtimes != new.code_mtimes)
                 if state.name not in self.loaded or changed:
                     await self._load(state, reload=changed)
 
@@ -185,7 +185,7 @@ class PluginHost:
         """Call every enabled plugin's `on_clip_processed` hook; failures are contained and logged."""
         results = await asyncio.gather(
             *(
-                run_hook(
+                run_processed_hook(
                     p.plugin.on_clip_processed, clip, plugin=p.name, version=p.version, timeout=p.timeout
                 )
                 for p in list(self.loaded.values())

@@ -28,7 +28,7 @@ from clipforge_api.schemas import (
 )
 from clipforge_api.unit_of_work import NotFound
 
-router = APIRouter(prefix="/api/v1/clips", tags=["clips"], responses=EVERY_OPERATION)
+router = APIRouter(prefix="/clips", tags=["clips"], responses=EVERY_OPERATION)
 
 SORT_COLUMNS = {
     ClipSort.RECORDED_AT: Clip.recorded_at,

@@ -28,7 +28,7 @@ from clipforge_api.schemas import (
 )
 from clipforge_api.unit_of_work import NotFound
 
-router = APIRouter(prefix="/api/v1/plugins", tags=["plugins"], responses=EVERY_OPERATION)
+router = APIRouter(prefix="/plugins", tags=["plugins"], responses=EVERY_OPERATION)
 
 PluginId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ConfigId = Annotated[int, Path(ge=1, le=2**31 - 1)]

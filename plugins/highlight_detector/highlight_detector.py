@@ -36,7 +36,7 @@ class HighlightDetector(PluginBase):
         )
 
     def on_clip_captured(self, clip_data: Any) -> Any:
-        config = HighlightConfig.model_validate(self.config)
+        config: HighlightConfig = self.config
         duration = float(clip_data.get("duration") or 0.0)
         seed = hashlib.sha256(str(clip_data.get("id", "")).encode()).digest()
         moments = []

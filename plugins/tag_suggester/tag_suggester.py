@@ -36,7 +36,7 @@ class TagSuggester(PluginBase):
         )
 
     async def on_clip_captured(self, clip_data: ClipData) -> dict[str, Any]:
-        config = TagConfig.model_validate(self.config)
+        config: TagConfig = self.config
         words = re.findall(r"[a-z0-9]+", str(clip_data.get("title", "")).lower())
         tags = [w for w in words if len(w) >= config.min_word_length and w not in STOPWORDS]
         if clip_data.get("game_name"):

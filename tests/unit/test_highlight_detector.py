@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from highlight_detector import HighlightDetector
+from highlight_detector import HighlightConfig, HighlightDetector
 
 from clipforge.sdk import PluginContext
 
@@ -18,10 +19,11 @@ def test_marks_moments_inside_the_clip_and_returns_clip_data() -> None:
 
 
 def test_configuration_limits_and_filters() -> None:
-    import logging
 
     plugin = HighlightDetector()
-    plugin.context = PluginContext(logging.getLogger("t"), {"max_highlights": 5, "min_confidence": 1.0})
+    config = plugin.parse_config({"max_highlights": 5, "min_confidence": 1.0, "timeout_s": 3})
+    assert config == HighlightConfig(max_highlights=5, min_confidence=1.0), "parsed, runner keys left out"
+    plugin.context = PluginContext(logging.getLogger("t"), config)
     clip: dict[str, Any] = {"id": "x", "duration": 10.0, "metadata": {}}
     plugin.on_clip_captured(clip)
     assert len(clip["metadata"]["highlights"]) <= 5

@@ -11,9 +11,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from clipforge.sdk.plugin import RUNNER_CONFIG_KEYS
 from clipforge.storable import encoded_size
 
-RUNNER_KEYS = {"timeout_s"}
 MAX_TIMEOUT_S = 300
 # The whole configuration travels in every plugin.changed event, which must fit one Kafka message.
 MAX_CONFIG_BYTES = 256 * 1024
@@ -31,7 +31,7 @@ def validate_config(schema: dict[str, Any] | None, config: dict[str, Any]) -> li
         errors.append(_error(["timeout_s"], f"must be a number of seconds in (0, {MAX_TIMEOUT_S}]"))
     if not schema:
         return errors
-    plugin_config = {k: v for k, v in config.items() if k not in RUNNER_KEYS}
+    plugin_config = {k: v for k, v in config.items() if k not in RUNNER_CONFIG_KEYS}
     try:
         validator = Draft202012Validator(schema)
         found = sorted(validator.iter_errors(plugin_config), key=lambda e: list(e.absolute_path))

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 from typing_extensions import TypeAliasType
 
+from clipforge.events import ClipRecord
 from clipforge.sdk.plugin import NAME_PATTERN, VERSION_PATTERN
 from clipforge.storable import check_text, check_value, encoded_size
 
@@ -152,14 +153,6 @@ ConfigKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{
 # -- clips -------------------------------------------------------------------------------------
 
 
-class ClipStatus(StrEnum):
-    PENDING = "pending"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    COMPLETED_WITH_ERRORS = "completed_with_errors"
-    FAILED = "failed"
-
-
 class ClipFields(BaseModel):
     # Strict numbers: `true` is not a file size, nor "60" a frame rate.
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -225,24 +218,10 @@ class ClipUpdate(ClipFields):
     _required_when_sent = field_validator("title", "file_path")(_not_null)
 
 
-class ClipOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ClipOut(ClipRecord):
+    """A clip as the API answers with it: the stored record (the events' `ClipRecord`), whole."""
 
-    id: uuid.UUID
-    title: str
-    description: str | None
-    file_path: str
-    resolution: str | None
-    fps: float | None
-    codec: str | None
-    duration: float | None
-    file_size: int | None
-    game_name: str | None
-    game_id: str | None
-    status: str
-    tags: list[str]
-    metadata: dict[str, Any] = Field(validation_alias="clip_metadata")
-    recorded_at: datetime | None
+    omitted_results: SkipJsonSchema[list[str]] = Field(default_factory=list, exclude=True)
     created_at: datetime
     updated_at: datetime
 

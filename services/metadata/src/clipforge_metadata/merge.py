@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from clipforge.db.models import Clip, ClipRun, PluginRun
-from clipforge.events import ClipProcessed, PluginResult, PluginRunStatus
+from clipforge.events import ClipProcessed, ClipStatus, PluginResult, PluginRunStatus
 
 RUN_KEY = "_run"  # beside a plugin's own result keys: how that run went
 
@@ -58,13 +58,13 @@ def merge_results(
     return merged
 
 
-def clip_status(plugins: dict[str, Any]) -> str:
+def clip_status(plugins: dict[str, Any]) -> ClipStatus:
     statuses = [p.get(RUN_KEY, {}).get("status") for p in plugins.values() if isinstance(p, dict)]
     failed = {PluginRunStatus.ERROR.value, PluginRunStatus.TIMEOUT.value}
     bad = sum(1 for s in statuses if s in failed)
     if bad == 0:
-        return "completed"
-    return "failed" if bad == len(statuses) else "completed_with_errors"
+        return ClipStatus.COMPLETED
+    return ClipStatus.FAILED if bad == len(statuses) else ClipStatus.COMPLETED_WITH_ERRORS
 
 
 @dataclass
@@ -229,7 +229,7 @@ async def apply_batch(session: AsyncSession, events: Sequence[ClipProcessed]) ->
             if plugins[clip_id]
             else clip.clip_metadata
         )
-        status = "processing" if clip_id in still_open else clip_status(plugins[clip_id])
+        status = ClipStatus.PROCESSING if clip_id in still_open else clip_status(plugins[clip_id])
         if metadata != clip.clip_metadata or status != clip.status:
             changed.append((clip, metadata, status))
     if changed:

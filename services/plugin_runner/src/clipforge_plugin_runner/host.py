@@ -97,7 +97,8 @@ class PluginHost:
         await self._unload(state.name)
         try:
             plugin = found.instantiate(reload=reload)
-            plugin.context = PluginContext(logging.getLogger(f"plugin.{state.name}"), dict(state.config))
+            config = type(plugin).parse_config(state.config)
+            plugin.context = PluginContext(logging.getLogger(f"plugin.{state.name}"), config)
             await call_hook(plugin.initialize)
         except Exception as exc:
             log.exception("plugin %s failed to initialize", state.name)

@@ -18,27 +18,9 @@ RESULTS_KEY = "plugins"
 
 
 def clip_record(clip: Clip) -> ClipRecord:
-    metadata, omitted = within_budget(dict(clip.clip_metadata or {}))
-    return ClipRecord(
-        id=clip.id,
-        title=clip.title,
-        description=clip.description,
-        file_path=clip.file_path,
-        resolution=clip.resolution,
-        fps=clip.fps,
-        codec=clip.codec,
-        duration=clip.duration,
-        file_size=clip.file_size,
-        game_name=clip.game_name,
-        game_id=clip.game_id,
-        status=clip.status,
-        tags=list(clip.tags or []),
-        metadata=metadata,
-        recorded_at=clip.recorded_at,
-        created_at=clip.created_at,
-        updated_at=clip.updated_at,
-        omitted_results=omitted,
-    )
+    record = ClipRecord.model_validate(clip)
+    metadata, omitted = within_budget(record.metadata)
+    return record.model_copy(update={"metadata": metadata, "omitted_results": omitted}) if omitted else record
 
 
 def within_budget(metadata: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:

@@ -28,6 +28,7 @@ from clipforge.events.contracts import (
     ClipEnriched,
     ClipProcessed,
     ClipRecord,
+    ClipStatus,
     ClipUpdated,
     DeadLetter,
     PluginChanged,
@@ -144,7 +145,10 @@ EXAMPLES: dict[str, BaseModel] = {
         clip_id=CLIP_ID,
         source_event_id=RUN_ID,
         clip=_CLIP.model_copy(
-            update={"status": "completed", "metadata": {"plugins": {"highlight_detector": _RESULT.result}}}
+            update={
+                "status": ClipStatus.COMPLETED,
+                "metadata": {"plugins": {"highlight_detector": _RESULT.result}},
+            }
         ),
         event_id=uuid.UUID("c5e2a4b6-7d8f-4a01-9b23-d4e5f6a7b802"),
         occurred_at=AT,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 EVENT_NAMESPACE = uuid.UUID("5b0e3a55-7c1f-4c43-9d59-1f0c2c7f0d10")
 
@@ -31,8 +31,21 @@ class Envelope(BaseModel):
     occurred_at: datetime = Field(default_factory=utcnow)
 
 
+class ClipStatus(StrEnum):
+    """Where a clip is in its processing (see the README's "Processing")."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    COMPLETED_WITH_ERRORS = "completed_with_errors"
+    FAILED = "failed"
+
+
 class ClipRecord(BaseModel):
-    """A clip as stored."""
+    """A clip as stored: the one declaration of its fields that events, the API's answers and
+    plugins see (read from a `clips` row by attribute: its `clip_metadata` is `metadata`)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     title: str
@@ -45,9 +58,11 @@ class ClipRecord(BaseModel):
     file_size: int | None = None
     game_name: str | None = None
     game_id: str | None = None
-    status: str = "pending"
+    status: ClipStatus = ClipStatus.PENDING
     tags: list[str] = Field(default_factory=list)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, validation_alias=AliasChoices("clip_metadata", "metadata")
+    )
     recorded_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None

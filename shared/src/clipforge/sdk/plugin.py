@@ -59,12 +59,17 @@ class PluginMetadata(BaseModel):
         return v
 
 
+RUNNER_CONFIG_KEYS = frozenset({"timeout_s"})
+"""Configuration keys the runner reads itself (a plugin's time limit): not the plugin's own."""
+
+
 @dataclass
 class PluginContext:
-    """What the runner hands a plugin: its logger and its current configuration."""
+    """What the runner hands a plugin: its logger and its current configuration (see
+    `PluginBase.config`)."""
 
     logger: logging.Logger
-    config: dict[str, Any] = field(default_factory=dict)
+    config: Any = field(default_factory=dict)
 
 
 class PluginBase:
@@ -76,7 +81,8 @@ class PluginBase:
     """
 
     config_model: ClassVar[type[BaseModel] | None] = None
-    """Optional pydantic model of the configuration: validated by the API, parsed for you."""
+    """Optional pydantic model of the configuration: the API validates configuration against its
+    JSON Schema, and `self.config` is an instance of it."""
 
     context: PluginContext
 
@@ -85,9 +91,20 @@ class PluginBase:
         raise NotImplementedError(f"{type(self).__name__} must define the metadata property")
 
     @property
-    def config(self) -> dict[str, Any]:
+    def config(self) -> Any:
+        """The configuration: an instance of `config_model` when the class declares one (parsed
+        when the plugin is loaded, and again on every change), else a dict of its keys."""
         ctx = getattr(self, "context", None)
-        return ctx.config if ctx else {}
+        return ctx.config if ctx else self.parse_config({})
+
+    @classmethod
+    def parse_config(cls, values: dict[str, Any]) -> Any:
+        """`values` as `self.config` holds them; a `ValidationError` when they do not fit."""
+        if cls.config_model is None:
+            return dict(values)
+        return cls.config_model.model_validate(
+            {k: v for k, v in values.items() if k not in RUNNER_CONFIG_KEYS}
+        )
 
     @property
     def logger(self) -> logging.Logger:

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from clipforge.db.models import Clip, ClipRun, DeletedClip, Plugin
 from clipforge.db.records import clip_record
-from clipforge.events import ClipCaptured, ClipDeleted, ClipUpdated, Topics
-from clipforge_api.schemas import ClipCreate, ClipStatus, ClipUpdate
+from clipforge.events import ClipCaptured, ClipDeleted, ClipStatus, ClipUpdated, Topics
+from clipforge_api.schemas import ClipCreate, ClipUpdate
 from clipforge_api.unit_of_work import Invalid, UnitOfWork
 
 

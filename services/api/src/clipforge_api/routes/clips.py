@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import Select, func, select
 
 from clipforge.db.models import Clip
+from clipforge.events import ClipStatus
 from clipforge_api.deps import Session, Snapshot, UoW
 from clipforge_api.handlers import clips as handlers
 from clipforge_api.responses import EVERY_OPERATION, responses
@@ -18,7 +19,6 @@ from clipforge_api.schemas import (
     ClipOut,
     ClipSort,
     ClipStats,
-    ClipStatus,
     ClipUpdate,
     Page,
     SortOrder,

@@ -60,8 +60,9 @@ unit: deps  ## tests that need no server
 chaos: deps  ## the fault suite alone (make test runs it too): poison input, outages, kills, re-drive
 	$(PY) -m pytest tests/e2e -m faults -q -p no:cacheprovider
 
-docs: deps  ## regenerate docs/asyncapi.json, the committed event contract (a test checks it is current)
+docs: deps  ## regenerate the committed contracts: docs/asyncapi.json (events), docs/plugin.schema.json (plugin.json)
 	@mkdir -p docs && $(PY) -m clipforge.events.asyncapi > docs/asyncapi.json
+	@$(PY) -m clipforge_plugin_runner.native > docs/plugin.schema.json
 
 test: deps lint typecheck  ## everything: lint, types, unit, integration and end-to-end tests
 	$(PY) -m pytest -q -p no:cacheprovider

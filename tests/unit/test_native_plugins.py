@@ -16,7 +16,7 @@ from clipforge.events import PluginRunStatus
 from clipforge.sdk import PluginBase, PluginMetadata
 from clipforge_plugin_runner.discovery import builtin_plugin_dir, scan_folder
 from clipforge_plugin_runner.execution import run_captured_hook
-from clipforge_plugin_runner.native import NativePlugin, NativePluginError, read_manifest
+from clipforge_plugin_runner.native import NativeManifest, NativePlugin, NativePluginError, read_manifest
 
 
 def native(tmp_path: Path, script: str, name: str = "shell_plugin", **manifest: Any) -> Path:
@@ -151,3 +151,16 @@ async def test_nan_printed_by_a_native_plugin_is_its_error_not_a_stored_value(tm
     )
     assert result.status is PluginRunStatus.ERROR
     assert result.error == "result.score: nan is not a JSON number"
+
+
+def test_the_committed_plugin_json_schema_is_current_and_the_example_fits_it() -> None:
+    from jsonschema import Draft202012Validator
+
+    committed = Path(__file__).parents[2] / "docs" / "plugin.schema.json"
+    schema = NativeManifest.model_json_schema()
+    assert json.loads(committed.read_text()) == schema, "docs/plugin.schema.json is stale: run `make docs`"
+    folder = builtin_plugin_dir()
+    assert folder is not None
+    manifest = json.loads((folder / "clip_quality" / "plugin.json").read_text())
+    assert list(Draft202012Validator(schema).iter_errors(manifest)) == []
+    assert list(Draft202012Validator(schema).iter_errors({**manifest, "executable": "../../bin/sh"}))

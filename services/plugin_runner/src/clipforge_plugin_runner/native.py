@@ -21,10 +21,10 @@ import signal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from clipforge.sdk import ClipData, PluginBase, PluginMetadata
-from clipforge.sdk.plugin import NAME_PATTERN, VERSION_PATTERN
+from clipforge.sdk.plugin import VERSION_PATTERN
 
 MANIFEST = "plugin.json"
 PROTOCOL = 1
@@ -35,21 +35,22 @@ SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 Hook = Literal["on_clip_captured", "on_clip_processed"]
 
 
-class NativeManifest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NativeManifest(PluginMetadata):
+    """`plugin.json`: the plugin's metadata (the same model as a Python plugin's), and how to run
+    it. Its JSON Schema is committed as `docs/plugin.schema.json` (`make docs`)."""
 
-    name: str = Field(pattern=NAME_PATTERN)
-    display_name: str = Field(min_length=1, max_length=200)
-    description: str = ""
-    version: str = Field(pattern=VERSION_PATTERN)
-    author: str = ""
-    plugin_type: str = Field(pattern=r"^[a-z][a-z0-9_+-]{0,31}$")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"}
+    )
+
+    version: str = Field(pattern=VERSION_PATTERN, description="semantic version")
+    plugin_type: str = Field(pattern=r"^[a-z][a-z0-9_+-]{0,31}$", description="rust, cpp, go, ...")
     executable: str = Field(pattern=rf"^{SEGMENT}(/{SEGMENT})*$", description="path inside the plugin folder")
-    args: list[str] = Field(default_factory=list)
-    config_schema: dict[str, Any] | None = None
-    enabled_by_default: bool = False
-    hooks: list[Hook] = Field(default_factory=lambda: list[Hook](["on_clip_captured"]))
-    """The hooks the executable answers; the runner calls no other."""
+    args: list[str] = Field(default_factory=list, description="arguments the executable is started with")
+    hooks: list[Hook] = Field(
+        default_factory=lambda: list[Hook](["on_clip_captured"]),
+        description="the hooks the executable answers; the runner calls no other",
+    )
 
 
 class NativePluginError(Exception):
@@ -76,16 +77,8 @@ class NativePlugin(PluginBase):
 
     @property
     def metadata(self) -> PluginMetadata:
-        m = self.manifest
-        return PluginMetadata(
-            name=m.name,
-            display_name=m.display_name,
-            description=m.description,
-            version=m.version,
-            author=m.author,
-            plugin_type=m.plugin_type,
-            config_schema=m.config_schema,
-            enabled_by_default=m.enabled_by_default,
+        return PluginMetadata.model_validate(
+            self.manifest.model_dump(include=set(PluginMetadata.model_fields))
         )
 
     def handles(self, hook: str) -> bool:
@@ -134,3 +127,7 @@ class NativePlugin(PluginBase):
         if not isinstance(result, dict):
             raise NativePluginError("'result' must be a JSON object")
         return result
+
+
+if __name__ == "__main__":  # make docs: the JSON Schema of plugin.json
+    print(json.dumps(NativeManifest.model_json_schema(), indent=2, sort_keys=True))

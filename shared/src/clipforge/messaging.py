@@ -6,13 +6,15 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.middlewares import AckPolicy
 from pydantic import BaseModel
 
 from clipforge.events import Topics
@@ -38,6 +40,31 @@ def make_broker(bootstrap_servers: str, *, client_id: str, **kwargs: Any) -> Kaf
         logger=kwargs.pop("logger", logging.getLogger(client_id)),
         **kwargs,
     )
+
+
+def subscribe_batches(
+    broker: KafkaBroker,
+    topic: str,
+    handler: Callable[[KafkaMessage], Awaitable[None]],
+    *,
+    group_id: str,
+    max_records: int,
+    title: str,
+) -> None:
+    """A consumer group's batch subscriber with clipforge's delivery rules: from the earliest
+    offset for a new group, batches of up to `max_records` without waiting for more than 5 ms,
+    offsets committed when `handler` returns (it publishes or dead-letters every record first),
+    and a seek back when it raises (the worker stopping), so the batch is delivered again."""
+    broker.subscriber(
+        topic,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        batch=True,
+        max_records=max_records,
+        batch_timeout_ms=5,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        title=title,
+    )(handler)
 
 
 def encode(event: BaseModel) -> bytes:

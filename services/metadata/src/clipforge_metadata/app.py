@@ -7,12 +7,11 @@ import functools
 import logging
 
 from faststream import FastStream
-from faststream.middlewares import AckPolicy
 
 from clipforge.db.clip_ids import clip_lookup
 from clipforge.db.engine import make_engine, make_sessionmaker
 from clipforge.events import Topics
-from clipforge.messaging import make_broker
+from clipforge.messaging import make_broker, subscribe_batches
 from clipforge.settings import Settings
 from clipforge_metadata.merge import merge_batch
 from clipforge_metadata.processed import SERVICE, ProcessedHandler
@@ -35,16 +34,14 @@ def build(settings: Settings) -> FastStream:
     # dead-lettered) and every clip.enriched it caused is acknowledged (see ProcessedHandler). A
     # redelivery after a crash finds the results already recorded and only announces the
     # completed runs again (same event ids).
-    broker.subscriber(
+    subscribe_batches(
+        broker,
         Topics.CLIP_PROCESSED,
+        handler.on_batch,
         group_id=GROUP,
-        auto_offset_reset="earliest",
-        batch=True,
         max_records=settings.merge_batch_size,
-        batch_timeout_ms=5,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
         title="metadata:clip.processed",
-    )(handler.on_batch)
+    )
 
     app = FastStream(broker, logger=log)
 

@@ -11,7 +11,7 @@ from faststream.middlewares import AckPolicy
 from clipforge.db.clip_ids import clip_lookup
 from clipforge.db.engine import make_engine, make_sessionmaker
 from clipforge.events import Topics
-from clipforge.messaging import make_broker
+from clipforge.messaging import make_broker, subscribe_batches
 from clipforge.settings import Settings
 from clipforge_plugin_runner.captured import SERVICE, CapturedHandler
 from clipforge_plugin_runner.discovery import builtin_plugin_dir, folders_fingerprint
@@ -41,18 +41,15 @@ def build(settings: Settings) -> FastStream:
     hooks = HookHandlers(host, captured.dead_letters)
 
     # At-least-once: a fetched batch's offsets are committed after every record in it is
-    # published or dead-lettered (see CapturedHandler). An exception that escapes is the worker
-    # stopping: FastStream seeks back and the batch is delivered again.
-    broker.subscriber(
+    # published or dead-lettered (see CapturedHandler).
+    subscribe_batches(
+        broker,
         Topics.CLIP_CAPTURED,
+        captured.on_batch,
         group_id=GROUP,
-        auto_offset_reset="earliest",
-        batch=True,
         max_records=settings.runner_batch_size,
-        batch_timeout_ms=5,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
         title="plugin-runner:clip.captured",
-    )(captured.on_batch)
+    )
     # once per completed run, on one replica (a group of its own, so it never competes with
     # clip.captured for the runners' time)
     broker.subscriber(

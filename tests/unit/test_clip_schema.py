@@ -66,3 +66,16 @@ def test_naive_recorded_at_is_taken_as_utc() -> None:
     clip = ClipCreate.model_validate({**SEED, "recorded_at": "2026-01-02T03:04:05"})
     assert clip.recorded_at is not None
     assert clip.recorded_at.utcoffset() is not None
+
+
+def test_the_sdk_s_clip_data_spells_out_exactly_the_clip_record() -> None:
+    from typing import get_type_hints
+
+    from clipforge.events import ClipRecord
+    from clipforge.sdk import ClipData
+
+    assert set(get_type_hints(ClipData)) == set(ClipRecord.model_fields)
+    record = ClipRecord.model_validate(
+        {"id": "6f1c4b9e-3e0a-4a51-9a7e-6a0c1f5e2b10", "title": "t", "file_path": "/t"}
+    )
+    assert set(record.model_dump(mode="json")) == set(get_type_hints(ClipData)), "what hooks receive"

@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
 
 MAX_DEPTH = 32
 
@@ -46,6 +48,23 @@ def check_text(text: str) -> str:
     if problem:
         raise Unstorable(f"must not contain a {problem}")
     return text
+
+
+def _non_blank(text: str) -> str:
+    check_text(text)
+    if not text.strip():
+        raise Unstorable("must not be blank")
+    return text
+
+
+# The text rules as field types, with patterns so that JSON Schemas (the OpenAPI document, the
+# plugin.json schema) state them. `check_text` also refuses lone surrogates, which no schema
+# regex can name (Rust's and ECMAScript's Unicode modes have no such characters), so the
+# validators enforce the rules and the patterns document them.
+TEXT_PATTERN = r"^[^\x00]*$"
+NON_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+Text = Annotated[str, AfterValidator(check_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
+NonBlank = Annotated[str, AfterValidator(_non_blank), Field(json_schema_extra={"pattern": NON_BLANK_PATTERN})]
 
 
 def value_problem(value: Any, where: str = "value", *, max_depth: int = MAX_DEPTH) -> str | None:

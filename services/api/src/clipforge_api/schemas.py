@@ -25,29 +25,25 @@ from pydantic.json_schema import SkipJsonSchema
 from typing_extensions import TypeAliasType
 
 from clipforge.events import ClipRecord
-from clipforge.sdk.plugin import NAME_PATTERN, VERSION_PATTERN
-from clipforge.storable import check_text, check_value, encoded_size
+from clipforge.sdk.plugin import (
+    Author,
+    Description,
+    DisplayName,
+    PluginDescription,
+    PluginName,
+    PluginType,
+    Version,
+)
+from clipforge.storable import TEXT_PATTERN, NonBlank, Text, check_value, encoded_size
 
 T = TypeVar("T")
 
 RESERVED_METADATA_KEYS = frozenset({"plugins"})
 MAX_JSON_BYTES = 64 * 1024
 
-# The text rules as patterns, so the OpenAPI document states them. `check_text` also refuses lone
-# surrogates, which no schema regex can name (Rust's and ECMAScript's Unicode modes have no such
-# characters), so the validators enforce the rules and the patterns document them.
-TEXT_PATTERN = r"^[^\x00]*$"
-NON_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 ISO_8601_PATTERN = re.compile(
     r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$"
 )
-
-
-def _non_blank(v: str) -> str:
-    check_text(v)
-    if not v.strip():
-        raise ValueError("must not be blank")
-    return v
 
 
 def _iso_8601(v: Any) -> Any:
@@ -134,8 +130,6 @@ ConfigValue = Annotated[
     Any, PlainValidator(lambda v: check_value(v, "value"), json_schema_input_type=JsonValue)
 ]
 
-Text = Annotated[str, AfterValidator(check_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
-NonBlank = Annotated[str, AfterValidator(_non_blank), Field(json_schema_extra={"pattern": NON_BLANK_PATTERN})]
 Title = Annotated[NonBlank, StringConstraints(min_length=1, max_length=200)]
 FilePath = Annotated[NonBlank, StringConstraints(min_length=1, max_length=1024)]
 Resolution = Annotated[str, StringConstraints(pattern=r"^[1-9]\d{0,4}x[1-9]\d{0,4}$")]
@@ -143,10 +137,6 @@ Codec = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,32}$")]
 Tag = Annotated[NonBlank, StringConstraints(min_length=1, max_length=50)]
 Timestamp = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_utc)]
 UserMetadata = Annotated[JsonObject, AfterValidator(_user_metadata)]
-DisplayName = Annotated[NonBlank, StringConstraints(min_length=1, max_length=200)]
-PluginName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
-Version = Annotated[str, StringConstraints(pattern=VERSION_PATTERN, max_length=64)]
-PluginType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_+-]{0,31}$")]
 EntryPoint = Annotated[str, StringConstraints(max_length=512, pattern=ENTRY_POINT_PATTERN)]
 ConfigKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")]
 
@@ -249,7 +239,10 @@ class ClipStats(BaseModel):
 # -- plugins -----------------------------------------------------------------------------------
 
 
-class PluginCreate(BaseModel):
+class PluginCreate(PluginDescription):
+    """A plugin registered by hand: its description (the SDK's, shared with `plugin.json`), and
+    where a runner finds it."""
+
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -267,12 +260,7 @@ class PluginCreate(BaseModel):
         },
     )
 
-    name: PluginName = Field(description="unique snake_case id, 2-64 characters")
-    display_name: DisplayName
-    description: Annotated[Text, StringConstraints(max_length=2000)] | None = None
-    version: Version = Field(description="semantic version, e.g. 1.2.0")
-    author: Annotated[Text, StringConstraints(max_length=200)] | None = None
-    plugin_type: PluginType = "python"
+    version: Version = Field(description="semantic version, e.g. 1.2.0")  # required here
     entry_point: EntryPoint | None = None
     install_path: EntryPoint | None = None
     enabled: bool = Field(False, strict=True)
@@ -286,9 +274,9 @@ class PluginUpdate(BaseModel):
     )
 
     display_name: DisplayName | SkipJsonSchema[None] = None
-    description: Annotated[Text, StringConstraints(max_length=2000)] | None = None
+    description: Description | None = None
     version: Version | SkipJsonSchema[None] = None
-    author: Annotated[Text, StringConstraints(max_length=200)] | None = None
+    author: Author | None = None
     plugin_type: PluginType | SkipJsonSchema[None] = None
     entry_point: EntryPoint | None = None
     install_path: EntryPoint | None = None

@@ -5,16 +5,20 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypedDict
+from typing import Annotated, Any, ClassVar, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from clipforge.storable import NonBlank, Text
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
 VERSION_PATTERN = r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$"
 
 
 class ClipData(TypedDict, total=False):
-    """The clip handed to hooks: the record of `clip.captured`, as plain JSON values."""
+    """The clip handed to hooks: `clipforge.events.ClipRecord` (the one declaration of a clip's
+    fields) as plain JSON values. A typing aid for plugin authors, so it spells the fields out;
+    a test keeps the two the same."""
 
     id: str
     title: str
@@ -31,25 +35,32 @@ class ClipData(TypedDict, total=False):
     tags: list[str]
     metadata: dict[str, Any]
     recorded_at: str | None
+    created_at: str | None
+    updated_at: str | None
+    omitted_results: list[str]
 
 
-class PluginMetadata(BaseModel):
-    """Who the plugin is. `name` is its unique id and the key of its results."""
+PluginName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+DisplayName = Annotated[NonBlank, StringConstraints(min_length=1, max_length=200)]
+Version = Annotated[str, StringConstraints(pattern=VERSION_PATTERN, max_length=64)]
+PluginType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_+-]{0,31}$")]
+Description = Annotated[Text, StringConstraints(max_length=2000)]
+Author = Annotated[Text, StringConstraints(max_length=200)]
+
+
+class PluginDescription(BaseModel):
+    """Who a plugin is, declared once: a Python plugin's `PluginMetadata`, a native plugin's
+    `plugin.json` and the API's registration body all extend it. `name` is its unique id and the
+    key of its results."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=NAME_PATTERN, description="snake_case, 2-64 characters")
-    display_name: str = Field(min_length=1, max_length=200)
-    description: str = Field("", max_length=2000)
-    version: str = Field("0.1.0", pattern=VERSION_PATTERN, description="semantic version")
-    author: str = Field("", max_length=200)
-    plugin_type: str = Field("python", pattern=r"^[a-z][a-z0-9_+-]{0,31}$")
-    config_schema: dict[str, Any] | None = Field(
-        None, description="JSON Schema of the configuration; set from `config_model` when omitted"
-    )
-    enabled_by_default: bool = Field(
-        False, description="Enable when first discovered (built-ins); others wait for the API"
-    )
+    name: PluginName = Field(description="snake_case, 2-64 characters")
+    display_name: DisplayName
+    description: Description = ""
+    version: Version = Field("0.1.0", description="semantic version, e.g. 1.2.0")
+    author: Author = ""
+    plugin_type: PluginType = Field("python", description="python, rust, cpp, ...")
 
     @field_validator("name")
     @classmethod
@@ -57,6 +68,17 @@ class PluginMetadata(BaseModel):
         if re.fullmatch(r"_+", v):
             raise ValueError("name must contain a letter")
         return v
+
+
+class PluginMetadata(PluginDescription):
+    """A Python plugin's description, as its `metadata` property returns it."""
+
+    config_schema: dict[str, Any] | None = Field(
+        None, description="JSON Schema of the configuration; set from `config_model` when omitted"
+    )
+    enabled_by_default: bool = Field(
+        False, description="Enable when first discovered (built-ins); others wait for the API"
+    )
 
 
 RUNNER_CONFIG_KEYS = frozenset({"timeout_s"})

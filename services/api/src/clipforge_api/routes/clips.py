@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, select
 
 from clipforge.db.models import Clip
 from clipforge.events import ClipStatus
+from clipforge.storable import Text
 from clipforge_api.deps import Session, Snapshot, UoW
 from clipforge_api.handlers import clips as handlers
 from clipforge_api.responses import EVERY_OPERATION, responses
@@ -23,7 +24,6 @@ from clipforge_api.schemas import (
     Page,
     SortOrder,
     Tag,
-    Text,
     Timestamp,
 )
 from clipforge_api.unit_of_work import NotFound

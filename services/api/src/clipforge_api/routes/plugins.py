@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipforge.db.models import Plugin, PluginConfiguration
+from clipforge.sdk.plugin import PluginType
 from clipforge_api.deps import Session, Snapshot, UoW
 from clipforge_api.handlers import plugins as handlers
 from clipforge_api.responses import EVERY_OPERATION, responses
@@ -23,7 +24,6 @@ from clipforge_api.schemas import (
     Page,
     PluginCreate,
     PluginOut,
-    PluginType,
     PluginUpdate,
 )
 from clipforge_api.unit_of_work import NotFound

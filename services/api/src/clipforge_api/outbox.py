@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 # Claim a batch (rows other relays hold are skipped), then keep only the rows with no earlier
 # row of the same key outside the batch: that earlier row belongs to another relay (or to
 # nobody yet), and this key must wait for it. So every key's events leave in id order, which is
-# their commit order because every change locks its clip (or plugin) row before it enqueues.
+# their commit order: a write emits only about a row it holds locked (see `unit_of_work.py`).
 CLAIM = text("""
     WITH batch AS (
         SELECT id, topic, key, payload FROM outbox ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, ValidationError
 
 from clipforge.sdk import ClipData, PluginBase, PluginMetadata
-from clipforge.sdk.plugin import VERSION_PATTERN
+from clipforge.sdk.plugin import PluginType, Version
 
 MANIFEST = "plugin.json"
 PROTOCOL = 1
@@ -43,8 +43,8 @@ class NativeManifest(PluginMetadata):
         extra="forbid", json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"}
     )
 
-    version: str = Field(pattern=VERSION_PATTERN, description="semantic version")
-    plugin_type: str = Field(pattern=r"^[a-z][a-z0-9_+-]{0,31}$", description="rust, cpp, go, ...")
+    version: Version = Field(description="semantic version, e.g. 1.2.0")  # required in a manifest
+    plugin_type: PluginType = Field(description="rust, cpp, go, ...")
     executable: str = Field(pattern=rf"^{SEGMENT}(/{SEGMENT})*$", description="path inside the plugin folder")
     args: list[str] = Field(default_factory=list, description="arguments the executable is started with")
     hooks: list[Hook] = Field(

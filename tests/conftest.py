@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -28,11 +29,18 @@ def servers() -> Iterator[Servers]:
 
 
 @pytest.fixture(scope="session")
-def settings(servers: Servers) -> Settings:
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's media library (never the repo's `.data/media`)."""
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def settings(servers: Servers, media_dir: Path) -> Settings:
     return Settings(
         DATABASE_URL=servers.database_url,
         KAFKA_BOOTSTRAP_SERVERS=servers.kafka_bootstrap,
         CLIPFORGE_INSTANCE="pytest",
+        CLIPFORGE_MEDIA_DIR=media_dir,
     )
 
 

@@ -39,7 +39,7 @@ async def wait_healthy(url: str, timeout: float = 60.0) -> None:
 
 
 @pytest.fixture(scope="session")
-async def stack(servers: Servers) -> AsyncIterator[RunningStack]:
+async def stack(servers: Servers, media_dir: Path) -> AsyncIterator[RunningStack]:
     plugin_dir = Path(tempfile.mkdtemp(prefix="clipforge-plugins-"))
     port = free_port()
     env = {
@@ -48,6 +48,7 @@ async def stack(servers: Servers) -> AsyncIterator[RunningStack]:
         "LOG_LEVEL": "INFO",
         "CLIPFORGE_PLUGIN_DIRS": str(plugin_dir),
         "CLIPFORGE_PLUGIN_RESCAN_S": "0.5",
+        "CLIPFORGE_MEDIA_DIR": str(media_dir),
     }
     supervisor = Supervisor(services(env))
     await supervisor.start()

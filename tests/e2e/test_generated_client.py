@@ -43,6 +43,8 @@ async def generate(folder: Path) -> str:
         PACKAGE,
         "--meta",
         "none",
+        "--config",
+        str(Path(__file__).with_name("openapi-python-client.yaml")),
         cwd=folder,
         env={**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"},
         stdout=asyncio.subprocess.PIPE,

@@ -155,3 +155,16 @@ def test_events_leave_out_the_largest_results_beyond_the_budget() -> None:
     assert kept["mine"] == 1
     assert within_budget({"plugins": {"small": {"n": 1}}}) == ({"plugins": {"small": {"n": 1}}}, [])
     assert RESULTS_BUDGET_BYTES < LIMIT
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (OSError(None, "Multiple exceptions: [Errno 111] Connect call failed ('::1', 5432)"), True),
+        (OSError(101, "Network is unreachable"), True),
+        (OSError(28, "No space left on device"), False),
+        (OSError(36, "File name too long"), False),
+    ],
+)
+def test_only_network_os_errors_pass_by_themselves(error: OSError, transient: bool) -> None:
+    assert is_transient(error) is transient

@@ -9,12 +9,15 @@ and then a dead letter, so that it never blocks the messages behind it.
 
 from __future__ import annotations
 
+import errno
+
 import asyncpg
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from sqlalchemy import exc as sa_exc
 
 _TRANSIENT = (
-    OSError,  # refused, reset, timed out (TimeoutError is an OSError)
+    ConnectionError,  # refused, reset, aborted
+    TimeoutError,
     sa_exc.TimeoutError,  # no pooled connection came free in time
     asyncpg.PostgresConnectionError,  # connection refused, dropped, protocol lost
     asyncpg.CannotConnectNowError,  # 57P03: starting up or shutting down
@@ -37,9 +40,18 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+# The network being away, as other OSErrors say it (a full disk or a bad file name is not).
+_NETWORK_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.EPIPE}
+
+
 def _transient_itself(exc: BaseException) -> bool:
     if isinstance(exc, _TRANSIENT):
         return True
+    if isinstance(exc, OSError):
+        # asyncio's "Multiple exceptions: [Errno 111] Connect call failed ..." carries no errno
+        return exc.errno in _NETWORK_ERRNOS or (
+            exc.errno is None and "connect call failed" in str(exc).lower()
+        )
     if isinstance(exc, sa_exc.DBAPIError):
         return exc.connection_invalidated
     if isinstance(exc, KafkaError):

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", validation_alias=_env("API_HOST"))
     api_port: int = Field(8000, validation_alias=_env("API_PORT"))
 
+    media_dir: Path = Field(Path(".data/media"), validation_alias=_env("CLIPFORGE_MEDIA_DIR"))
+    upload_max_bytes: int = Field(4 * 1024**3, ge=1, validation_alias=_env("CLIPFORGE_UPLOAD_MAX_BYTES"))
+
     plugin_dirs: str = Field("", validation_alias=_env("CLIPFORGE_PLUGIN_DIRS"))
     runner_concurrency: int = Field(64, ge=1, le=1000, validation_alias=_env("RUNNER_CONCURRENCY"))
     runner_batch_size: int = Field(256, ge=1, le=10000, validation_alias=_env("RUNNER_BATCH_SIZE"))

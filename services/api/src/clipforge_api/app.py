@@ -11,13 +11,14 @@ from fastapi.routing import APIRoute, APIRouter
 
 from clipforge import __version__
 from clipforge.db.engine import make_engine, make_sessionmaker
+from clipforge.media.library import MediaLibrary
 from clipforge.messaging import make_broker
 from clipforge.settings import Settings, get_settings
 from clipforge_api.errors import install_error_handlers
 from clipforge_api.limits import BodySizeLimit
 from clipforge_api.methods import AllowedMethods
 from clipforge_api.outbox import Relay
-from clipforge_api.routes import clips, contracts, health, plugins, processing
+from clipforge_api.routes import clips, contracts, health, media, plugins, processing
 from clipforge_api.schemas import JSON_VALUE_SCHEMA
 
 
@@ -30,7 +31,7 @@ def operation_id(route: APIRoute) -> str:
 def resources_v1() -> APIRouter:
     """Every resource of the API's version 1, under its one prefix."""
     v1 = APIRouter(prefix="/api/v1")
-    for module in (clips, plugins, processing):
+    for module in (media, clips, plugins, processing):
         v1.include_router(module.router)
     return v1
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = make_sessionmaker(engine)
         app.state.broker = broker
         app.state.relay = relay = Relay(app.state.sessions, broker)
+        app.state.library = MediaLibrary(settings.media_dir)
         relay.start()  # connects to Kafka in the background: the API serves even while it is away
         try:
             yield
@@ -67,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(contracts.router)
     app.include_router(resources_v1())
-    app.add_middleware(BodySizeLimit)
+    app.add_middleware(BodySizeLimit, streamed={media.UPLOAD_PATH: settings.upload_max_bytes})
     app.add_middleware(AllowedMethods, routes=app.routes)
 
     install_error_handlers(app)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clipforge.media.library import MediaLibrary
 from clipforge_api.unit_of_work import UnitOfWork
 
 
@@ -32,5 +33,14 @@ Session = Annotated[AsyncSession, Depends(_session)]
 Snapshot = Annotated[AsyncSession, Depends(_snapshot)]
 """A read-only session whose queries all see one snapshot: a page's total agrees with its items,
 and a summary's parts with each other, while the pipeline keeps changing the rows."""
+
+
+async def _library(request: Request) -> MediaLibrary:
+    library: MediaLibrary = request.app.state.library
+    return library
+
+
 UoW = Annotated[UnitOfWork, Depends(_unit_of_work)]
 """A write's unit of work (not yet begun: the handler enters it)."""
+Library = Annotated[MediaLibrary, Depends(_library)]
+"""The media library clips' files live in."""

@@ -15,6 +15,7 @@ from sqlalchemy import exc as sa_exc
 
 from clipforge.faults import is_transient
 from clipforge.storable import value_problem
+from clipforge_api.handlers.uploads import AlreadyUploaded, NotAVideoUpload
 from clipforge_api.responses import RETRY_AFTER_S
 from clipforge_api.unit_of_work import Conflict, Invalid, NotFound
 
@@ -77,6 +78,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Invalid)
     async def invalid_against_state(request: Request, exc: Invalid) -> JSONResponse:
         return JSONResponse({"detail": exc.entries}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(NotAVideoUpload)
+    async def not_a_video(request: Request, exc: NotAVideoUpload) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status.HTTP_415_UNSUPPORTED_MEDIA_TYPE)
+
+    @app.exception_handler(AlreadyUploaded)
+    async def already_uploaded(request: Request, exc: AlreadyUploaded) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(exc)}, status.HTTP_409_CONFLICT, headers={"Location": exc.location}
+        )
 
     @app.exception_handler(sa_exc.IntegrityError)
     async def conflict(request: Request, exc: sa_exc.IntegrityError) -> JSONResponse:

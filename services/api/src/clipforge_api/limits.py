@@ -13,9 +13,14 @@ class BodySizeLimit:
     """Reads the body up to the limit before the app sees it, so both a declared and a
     chunked (undeclared) oversize body get a clean 413."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES, streamed: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed = streamed or {}
+        """Paths whose bodies (uploads) stream through unbuffered, with a limit of their own.
+        They must declare their length (411 otherwise), which the server then holds them to."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -24,6 +29,14 @@ class BodySizeLimit:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and not declared.isdigit():
             await _reject(send, 400, "Content-Length must be a whole number")
+            return
+        if (limit := self.streamed.get(scope["path"])) is not None:
+            if declared is None:
+                await _reject(send, 411, "an upload must declare its Content-Length")
+            elif int(declared) > limit:
+                await _reject(send, 413, f"upload over {limit} bytes")
+            else:
+                await self.app(scope, receive, send)
             return
         if declared is not None and int(declared) > self.max_bytes:
             await _reject(send, 413, f"request body over {self.max_bytes} bytes")

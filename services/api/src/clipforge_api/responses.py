@@ -27,7 +27,9 @@ _DESCRIPTIONS = {
     400: "The body is not JSON, or a header is malformed",
     404: "No such resource",
     409: "Conflicts with an existing record",
+    411: "An upload must declare its Content-Length",
     413: "The request body is too large",
+    415: "The upload is not a video a decoder can open",
     422: "A field is invalid: `detail` names it and says why",
     503: "The database is unreachable for a moment: retry after `Retry-After` seconds",
 }

@@ -25,6 +25,7 @@ from pydantic.json_schema import SkipJsonSchema
 from typing_extensions import TypeAliasType
 
 from clipforge.events import ClipRecord
+from clipforge.media.library import library_path_problem
 from clipforge.sdk.plugin import (
     Author,
     Description,
@@ -44,6 +45,17 @@ MAX_JSON_BYTES = 64 * 1024
 ISO_8601_PATTERN = re.compile(
     r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$"
 )
+
+
+# Not blank, no NUL, and no `..` segment (a lookahead: Python's and the schema tools' engines
+# read it alike).
+LIBRARY_PATH_PATTERN = r"^(?!(?:.*/)?\.\.(?:/|$))[^\x00]*[^\s\x00][^\x00]*$"
+
+
+def _in_library(v: str) -> str:
+    if problem := library_path_problem(v):
+        raise ValueError(problem)
+    return v
 
 
 def _iso_8601(v: Any) -> Any:
@@ -131,7 +143,15 @@ ConfigValue = Annotated[
 ]
 
 Title = Annotated[NonBlank, StringConstraints(min_length=1, max_length=200)]
-FilePath = Annotated[NonBlank, StringConstraints(min_length=1, max_length=1024)]
+FilePath = Annotated[
+    NonBlank,
+    StringConstraints(min_length=1, max_length=1024),
+    AfterValidator(_in_library),
+    Field(
+        json_schema_extra={"pattern": LIBRARY_PATH_PATTERN},
+        description="a path inside the media library (`/clips/a.mp4` is `<library>/clips/a.mp4`); no `..`",
+    ),
+]
 Resolution = Annotated[str, StringConstraints(pattern=r"^[1-9]\d{0,4}x[1-9]\d{0,4}$")]
 Codec = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,32}$")]
 Tag = Annotated[NonBlank, StringConstraints(min_length=1, max_length=50)]

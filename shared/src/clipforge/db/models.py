@@ -61,8 +61,10 @@ class Clip(TimestampMixin, Base):
         "metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")
     )
     recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sha256: Mapped[str | None] = mapped_column(String(64))  # of an uploaded file: one clip per file
 
     __table_args__ = (
+        Index("ux_clips_sha256", "sha256", unique=True, postgresql_where=text("sha256 IS NOT NULL")),
         Index("ix_clips_game_name", "game_name"),
         Index("ix_clips_game_id", "game_id"),
         Index("ix_clips_status", "status"),

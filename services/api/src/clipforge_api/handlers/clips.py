@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -10,11 +11,12 @@ from sqlalchemy import select
 from clipforge.db.models import Clip, ClipRun, DeletedClip, Plugin
 from clipforge.db.records import clip_record
 from clipforge.events import ClipCaptured, ClipDeleted, ClipStatus, ClipUpdated, Topics
+from clipforge.media.library import MediaLibrary
 from clipforge_api.schemas import ClipCreate, ClipUpdate
 from clipforge_api.unit_of_work import Invalid, UnitOfWork
 
 
-async def create_clip(uow: UnitOfWork, body: ClipCreate) -> Clip:
+async def create_clip(uow: UnitOfWork, body: ClipCreate, *, sha256: str | None = None) -> Clip:
     """Store a clip; its `clip.captured` event commits with it, and the plugins run on it."""
     now = datetime.now(UTC)
     fields = body.model_dump(exclude={"metadata"})
@@ -23,6 +25,7 @@ async def create_clip(uow: UnitOfWork, body: ClipCreate) -> Clip:
         "status": ClipStatus.PENDING.value,
         "created_at": now,
         "updated_at": now,
+        "sha256": sha256,
         **fields,
     }
     clip = Clip(clip_metadata=body.metadata, **values)
@@ -55,12 +58,17 @@ async def update_clip(uow: UnitOfWork, clip_id: uuid.UUID, body: ClipUpdate) -> 
     return clip
 
 
-async def delete_clip(uow: UnitOfWork, clip_id: uuid.UUID) -> None:
+async def delete_clip(uow: UnitOfWork, library: MediaLibrary, clip_id: uuid.UUID) -> None:
+    """Delete the clip; once that has committed, the file too if clipforge stored it (an upload;
+    a file registered by path is the user's and stays)."""
     async with uow:
         locked = await uow.clip(clip_id)
+        file_path = locked.row.file_path
         await uow.session.delete(locked.row)
         uow.session.add(DeletedClip(id=clip_id))  # events still in flight for it are then dropped
         await uow.emit(Topics.CLIP_DELETED, locked, ClipDeleted(clip_id=clip_id))
+    if library.is_upload(file_path) and (path := library.existing(file_path)) is not None:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
 
 
 async def reprocess_clip(uow: UnitOfWork, clip_id: uuid.UUID, plugins: list[str] | None) -> uuid.UUID:

@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select
 from clipforge.db.models import Clip
 from clipforge.events import ClipStatus
 from clipforge.storable import Text
-from clipforge_api.deps import Session, Snapshot, UoW
+from clipforge_api.deps import Library, Session, Snapshot, UoW
 from clipforge_api.handlers import clips as handlers
 from clipforge_api.responses import EVERY_OPERATION, responses
 from clipforge_api.schemas import (
@@ -72,7 +72,7 @@ async def get_clip_stats(session: Snapshot) -> ClipStats:
     )
 
 
-@router.get("/{clip_id}", response_model=ClipOut, responses=responses(404))
+@router.get("/{clip_id:uuid}", response_model=ClipOut, responses=responses(404))
 async def get_clip(clip_id: uuid.UUID, session: Session) -> Clip:
     clip = await session.get(Clip, clip_id)
     if clip is None:
@@ -137,13 +137,14 @@ async def list_clips(
     return {"items": items, "total": total or 0, "limit": limit, "offset": offset}
 
 
-@router.put("/{clip_id}", response_model=ClipOut, responses=responses(404))
+@router.put("/{clip_id:uuid}", response_model=ClipOut, responses=responses(404))
 async def update_clip(clip_id: uuid.UUID, body: ClipUpdate, uow: UoW) -> Clip:
     """Change the fields sent. `metadata` replaces the user's own keys; plugin results stay."""
     return await handlers.update_clip(uow, clip_id, body)
 
 
-@router.delete("/{clip_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404))
-async def delete_clip(clip_id: uuid.UUID, uow: UoW) -> Response:
-    await handlers.delete_clip(uow, clip_id)
+@router.delete("/{clip_id:uuid}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404))
+async def delete_clip(clip_id: uuid.UUID, uow: UoW, library: Library) -> Response:
+    """Delete the clip, and its file if it was uploaded."""
+    await handlers.delete_clip(uow, library, clip_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

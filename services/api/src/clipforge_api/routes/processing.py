@@ -21,7 +21,7 @@ router = APIRouter(tags=["processing"], responses=EVERY_OPERATION)
 PluginId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-@router.get("/clips/{clip_id}/processing", response_model=ProcessingOut, responses=responses(404))
+@router.get("/clips/{clip_id:uuid}/processing", response_model=ProcessingOut, responses=responses(404))
 async def get_clip_processing(clip_id: uuid.UUID, session: Session) -> ProcessingOut:
     """Every processing run of the clip and every plugin run in them, oldest first."""
     clip = await session.get(Clip, clip_id)
@@ -41,7 +41,7 @@ async def get_clip_processing(clip_id: uuid.UUID, session: Session) -> Processin
 
 
 @router.post(
-    "/clips/{clip_id}/reprocess",
+    "/clips/{clip_id:uuid}/reprocess",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ReprocessOut,
     responses=responses(404),

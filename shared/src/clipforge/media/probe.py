@@ -1,0 +1,89 @@
+"""What a decoder can tell about a media file, from its headers and packets (nothing decoded).
+
+The API uses it to refuse an upload that is not a video before the clip is committed; the
+`media_probe` plugin reports it for every clip. PyAV (the ffmpeg libraries) does the reading.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+
+KEYFRAME_PACKETS = 600  # packets read to measure the keyframe interval (10 s at 60 fps)
+
+
+class NotAVideo(ValueError):
+    """The file is not a video a decoder can open; the message says why."""
+
+
+def _seconds(value: Fraction | None) -> float | None:
+    return round(float(value), 3) if value else None
+
+
+def probe(path: Path) -> dict[str, Any]:
+    """Container, duration, the first video and audio streams, bitrate, keyframe interval.
+    Raises `NotAVideo` when no decoder can open it as a video."""
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__  # not the message: it names our path
+        raise NotAVideo(f"no decoder can open it ({reason})") from None
+    with container:
+        if not container.streams.video:
+            raise NotAVideo("it has no video stream")
+        video = container.streams.video[0]
+        context = video.codec_context
+        if not context.width or not context.height:
+            raise NotAVideo("its video stream has no picture size")
+        duration = (
+            container.duration / av.time_base
+            if container.duration
+            else (float(video.duration * video.time_base) if video.duration and video.time_base else None)
+        )
+        info: dict[str, Any] = {
+            "container": container.format.name,
+            "duration": round(duration, 3) if duration else None,
+            "bitrate": container.bit_rate or None,
+            "video": {
+                "codec": context.name,
+                "profile": context.profile,
+                "width": context.width,
+                "height": context.height,
+                "resolution": f"{context.width}x{context.height}",
+                "average_fps": _seconds(video.average_rate),
+                "real_fps": _seconds(video.guessed_rate or video.base_rate),
+                "rotation": _rotation(video),
+            },
+            "audio": None,
+        }
+        if container.streams.audio:
+            audio = container.streams.audio[0].codec_context
+            info["audio"] = {
+                "codec": audio.name,
+                "channels": audio.channels,
+                "sample_rate": audio.sample_rate,
+            }
+        info["video"]["keyframe_interval_s"] = _keyframe_interval(container, video)
+    return info
+
+
+def _rotation(video: Any) -> int:
+    """Degrees a player turns the picture (phone videos), from the stream's `rotate` tag."""
+    rotate = str(video.metadata.get("rotate", "0"))
+    return int(rotate) if rotate.lstrip("-").isdigit() else 0
+
+
+def _keyframe_interval(container: Any, video: Any) -> float | None:
+    """Mean seconds between keyframes over the first packets (demuxed, not decoded)."""
+    times = []
+    for i, packet in enumerate(container.demux(video)):
+        if i >= KEYFRAME_PACKETS:
+            break
+        if packet.is_keyframe and packet.pts is not None and packet.time_base is not None:
+            times.append(float(packet.pts * packet.time_base))
+    if len(times) < 2:
+        return None
+    return round((times[-1] - times[0]) / (len(times) - 1), 3)

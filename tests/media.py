@@ -22,9 +22,11 @@ def make_clip(
     fps: int = 30,
     video: bool = True,
     audio: bool = True,
+    variant: int = 0,
 ) -> Path:
     """An H.264/AAC MP4 (or audio only) of `seconds`: a picture whose brightness changes every
-    frame, and a 440 Hz tone."""
+    frame, and a 440 Hz tone. Clips differing only in `variant` are different files (uploads
+    are deduplicated by content, and the tests share one database)."""
     with av.open(str(path), "w") as out:  # every stream is added before the first packet
         picture = out.add_stream("libx264", rate=fps) if video else None
         sound = out.add_stream("aac", rate=AUDIO_RATE, layout="mono") if audio else None
@@ -33,7 +35,7 @@ def make_clip(
             for i in range(round(seconds * fps)):
                 frame = av.VideoFrame(width, height, "yuv420p")
                 for p, plane in enumerate(frame.planes):
-                    plane.update(bytes([(i * 3 + p * 60) % 256]) * plane.buffer_size)
+                    plane.update(bytes([(i * 3 + p * 60 + variant * 7) % 256]) * plane.buffer_size)
                 frame.pts = i
                 out.mux(picture.encode(frame))
             out.mux(picture.encode())

@@ -34,6 +34,7 @@ from clipforge.events import (
     Topics,
     derived_event_id,
 )
+from clipforge.media.library import MediaLibrary
 from clipforge.messaging import Outgoing, confirm, encode, send_later
 from clipforge.retries import GaveUp, Retry
 from clipforge.settings import Settings
@@ -54,6 +55,7 @@ class CapturedHandler:
         self.dead_letters = DeadLetters.for_service(broker, SERVICE, settings)
         self.retry: Retry = self.dead_letters.retry
         self.in_flight = asyncio.Semaphore(settings.runner_concurrency)
+        self.library = MediaLibrary(settings.media_dir)
 
     async def on_batch(self, msg: KafkaMessage) -> None:
         """The `clip.captured` subscriber: the batch's offsets are committed when this returns."""
@@ -82,6 +84,8 @@ class CapturedHandler:
         outgoing: list[Outgoing] = []
         async with self.in_flight:
             clip = event.clip.model_dump(mode="json")
+            media = self.library.existing(event.clip.file_path)  # never a file outside the library
+            clip["media_path"] = str(media) if media is not None else None
             due = self.host.due(event.plugins)
             partial_after = self.settings.partial_report_s
             async for results in self.host.run_captured(clip, due, partial_after=partial_after):

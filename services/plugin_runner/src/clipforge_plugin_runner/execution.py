@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from clipforge.events import PluginResult, PluginRunStatus
+from clipforge.sdk import SkipClip
 from clipforge.storable import encoded_size, scrub_text, value_problem
 
 HOOK_THREADS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="plugin-hook")
@@ -123,6 +124,8 @@ async def _contained(
             result = read(returned, data)
     except TimeoutError:
         status, error = PluginRunStatus.TIMEOUT, f"no result within {timeout:g}s"
+    except SkipClip as exc:
+        status, error = PluginRunStatus.SKIPPED, scrub_text(str(exc))[:4000]
     except BadResult as exc:  # the message says what and where: `result.text: NUL character`
         status, error = PluginRunStatus.ERROR, scrub_text(str(exc))
     except Exception as exc:

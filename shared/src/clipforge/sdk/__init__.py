@@ -15,6 +15,6 @@ Whatever the hook adds or changes in `clip_data["metadata"]` becomes the plugin'
 under `metadata.plugins.my_plugin` of the clip.
 """
 
-from clipforge.sdk.plugin import ClipData, PluginBase, PluginContext, PluginMetadata
+from clipforge.sdk.plugin import ClipData, PluginBase, PluginContext, PluginMetadata, SkipClip
 
-__all__ = ["ClipData", "PluginBase", "PluginContext", "PluginMetadata"]
+__all__ = ["ClipData", "PluginBase", "PluginContext", "PluginMetadata", "SkipClip"]

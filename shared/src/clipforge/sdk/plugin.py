@@ -17,8 +17,8 @@ VERSION_PATTERN = r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$"
 
 class ClipData(TypedDict, total=False):
     """The clip handed to hooks: `clipforge.events.ClipRecord` (the one declaration of a clip's
-    fields) as plain JSON values. A typing aid for plugin authors, so it spells the fields out;
-    a test keeps the two the same."""
+    fields) as plain JSON values, and `media_path`. A typing aid for plugin authors, so it spells
+    the fields out; a test keeps the two the same."""
 
     id: str
     title: str
@@ -38,6 +38,13 @@ class ClipData(TypedDict, total=False):
     created_at: str | None
     updated_at: str | None
     omitted_results: list[str]
+    media_path: str | None
+    """Added by the runner: a readable local path to the clip's file, or None while it has none."""
+
+
+class SkipClip(Exception):
+    """Raise it from a hook when the plugin has nothing to do for this clip (no media file, say):
+    its run is recorded as `skipped` with the message as the reason, not as an error."""
 
 
 PluginName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]

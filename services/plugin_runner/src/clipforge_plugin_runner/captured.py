@@ -1,6 +1,6 @@
 """A batch of `clip.captured`: decode, look the clips up, run the plugins, publish the results.
 
-Every record of a batch ends one of three ways before the batch's offsets are committed:
+Every record of a batch ends one of these ways before the batch's offsets are committed:
 - its results are published as `clip.processed`, every piece acknowledged by Kafka;
 - it is dead-lettered, with the reason: it does not decode, its clip was never stored, or
   publishing its results kept failing with an error that is not transient;

@@ -27,6 +27,14 @@ from clipforge.events import PluginResult, PluginRunStatus
 from clipforge.sdk import SkipClip
 from clipforge.storable import encoded_size, scrub_text, value_problem
 
+MAX_REASON_CHARS = 4000
+
+
+def _reason(text: str) -> str:
+    """A run's `error` as it is stored: bounded, and nothing Postgres refuses."""
+    return scrub_text(text[:MAX_REASON_CHARS])
+
+
 HOOK_THREADS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="plugin-hook")
 
 
@@ -125,11 +133,11 @@ async def _contained(
     except TimeoutError:
         status, error = PluginRunStatus.TIMEOUT, f"no result within {timeout:g}s"
     except SkipClip as exc:
-        status, error = PluginRunStatus.SKIPPED, scrub_text(str(exc))[:4000]
+        status, error = PluginRunStatus.SKIPPED, _reason(str(exc))
     except BadResult as exc:  # the message says what and where: `result.text: NUL character`
-        status, error = PluginRunStatus.ERROR, scrub_text(str(exc))
+        status, error = PluginRunStatus.ERROR, _reason(str(exc))
     except Exception as exc:
-        status, error = PluginRunStatus.ERROR, scrub_text(f"{type(exc).__name__}: {exc}"[:4000])
+        status, error = PluginRunStatus.ERROR, _reason(f"{type(exc).__name__}: {exc}")
     return PluginResult(
         plugin=plugin,
         version=version,

@@ -47,6 +47,8 @@ ClipLookup = Callable[[Collection[uuid.UUID]], Awaitable[Known]]
 
 def clip_lookup(sessions: async_sessionmaker[AsyncSession]) -> ClipLookup:
     async def lookup(ids: Collection[uuid.UUID]) -> Known:
+        if not ids:  # most batches: every clip was found by the merge, or nothing decoded
+            return Known(set(), set())
         async with sessions() as session:
             return await known_clips(session, ids)
 

@@ -26,8 +26,8 @@ def clip_record(clip: Clip) -> ClipRecord:
 def within_budget(metadata: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The metadata with the largest plugin results left out until the rest fits the budget."""
     results = metadata.get(RESULTS_KEY)
-    if not isinstance(results, dict) or not results:
-        return metadata, []
+    if not isinstance(results, dict) or encoded_size(results) <= RESULTS_BUDGET_BYTES:
+        return metadata, []  # the common case: one encoding, not one per result
     sizes = {name: encoded_size(result) for name, result in results.items()}
     total = sum(sizes.values())
     omitted = []

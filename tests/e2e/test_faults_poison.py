@@ -125,20 +125,27 @@ async def produce(servers: Servers, topic: str, key: str, value: bytes, partitio
         await producer.stop()
 
 
-async def test_events_for_clips_that_do_not_exist_are_dead_lettered_with_the_reason(
-    stack: RunningStack, servers: Servers, kafka_reader: KafkaReader
+async def send_captured_and_processed(
+    servers: Servers, clip_id: uuid.UUID, *, partition: int | None = None
 ) -> None:
-    ghost = uuid.uuid4()
-    captured = ClipCaptured(clip_id=ghost, clip=ClipRecord(id=ghost, title="ghost", file_path="/ghost.mp4"))
+    """A valid clip.captured and clip.processed for this clip id, as a runner or the API would."""
+    captured = ClipCaptured(clip_id=clip_id, clip=ClipRecord(id=clip_id, title="t", file_path="/t.mp4"))
     processed = ClipProcessed(
-        clip_id=ghost,
+        clip_id=clip_id,
         source_event_id=uuid.uuid4(),
         runner="elsewhere",
         due=["highlight_detector"],
         results=[PluginResult(plugin="highlight_detector", version="0.1.0", status=PluginRunStatus.OK)],
     )
-    await produce(servers, "clip.captured", str(ghost), captured.model_dump_json().encode())
-    await produce(servers, "clip.processed", str(ghost), processed.model_dump_json().encode())
+    for topic, event in (("clip.captured", captured), ("clip.processed", processed)):
+        await produce(servers, topic, str(clip_id), event.model_dump_json().encode(), partition=partition)
+
+
+async def test_events_for_clips_that_do_not_exist_are_dead_lettered_with_the_reason(
+    stack: RunningStack, servers: Servers, kafka_reader: KafkaReader
+) -> None:
+    ghost = uuid.uuid4()
+    await send_captured_and_processed(servers, ghost)
     for topic, service in (("clip.captured", "plugin-runner"), ("clip.processed", "metadata")):
         (letter,) = await kafka_reader.wait_for(f"{topic}.dlq", lambda e: e.get("key") == str(ghost))
         assert letter["service"] == service
@@ -151,28 +158,12 @@ async def test_events_for_a_deleted_clip_are_dropped_not_dead_lettered(
     clip = await processed_clip(client)
     assert (await client.delete(f"/api/v1/clips/{clip['id']}")).status_code == 204
     late = uuid.UUID(clip["id"])
-    captured = ClipCaptured(clip_id=late, clip=ClipRecord(id=late, title="late", file_path="/late.mp4"))
-    processed = ClipProcessed(
-        clip_id=late,
-        source_event_id=uuid.uuid4(),
-        runner="slow-runner",
-        due=["highlight_detector"],
-        results=[PluginResult(plugin="highlight_detector", version="0.1.0", status=PluginRunStatus.OK)],
-    )
-    await produce(servers, "clip.captured", str(late), captured.model_dump_json().encode(), partition=0)
-    await produce(servers, "clip.processed", str(late), processed.model_dump_json().encode(), partition=0)
+    await send_captured_and_processed(servers, late, partition=0)
     # Events for a clip that never existed, sent after them: once these are dead-lettered, the
     # late ones have been handled too (a consumer finishes a batch before it fetches the next).
     for _ in range(2):
         ghost = uuid.uuid4()
-        ghost_captured = ClipCaptured(clip_id=ghost, clip=ClipRecord(id=ghost, title="g", file_path="/g.mp4"))
-        ghost_processed = processed.model_copy(update={"clip_id": ghost})
-        await produce(
-            servers, "clip.captured", str(ghost), ghost_captured.model_dump_json().encode(), partition=0
-        )
-        await produce(
-            servers, "clip.processed", str(ghost), ghost_processed.model_dump_json().encode(), partition=0
-        )
+        await send_captured_and_processed(servers, ghost, partition=0)
         for topic in ("clip.captured.dlq", "clip.processed.dlq"):
             await kafka_reader.wait_for(topic, functools.partial(key_is, str(ghost)))
     for topic in ("clip.captured.dlq", "clip.processed.dlq"):

@@ -2,8 +2,10 @@
 decoded): container, duration, bitrate, the video stream (codec, profile, size, average and real
 fps, rotation, keyframe interval) and the audio stream (codec, channels, sample rate).
 
-Where the clip's own fields (given by the client) disagree with the file, `disagreements` says
-so, field by field, without changing either. A clip without a file (yet) is `skipped`.
+The clip's own fields the client left empty are filled from the file (`clip_fields`: duration,
+fps, resolution, codec, file_size); where a field the client gave disagrees with the file,
+`disagreements` says so, field by field, without changing either. A clip without a file (yet) is
+`skipped`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from clipforge.media.probe import NotAVideo, probe
 from clipforge.sdk import PluginBase, PluginMetadata, SkipClip
+from clipforge.sdk.plugin import CLIP_FIELDS
 
 TOLERANCE = {"duration": 0.5, "fps": 0.5}
 
@@ -24,7 +27,7 @@ class MediaProbe(PluginBase):
             name="media_probe",
             display_name="Media Probe",
             description="Reads what the clip's file really is: container, streams, fps, bitrate, keyframes.",
-            version="0.1.0",
+            version="0.2.0",
             author="clipforge",
             plugin_type="python",
             enabled_by_default=True,
@@ -38,17 +41,22 @@ class MediaProbe(PluginBase):
             info = probe(Path(media_path))
         except NotAVideo as exc:
             raise ValueError(f"the clip's file is {exc}") from None
-        return {**info, "disagreements": disagreements(clip_data, info)}
+        read = {
+            "duration": info["duration"],
+            "fps": info["video"]["average_fps"],
+            "resolution": info["video"]["resolution"],
+            "codec": info["video"]["codec"],
+            "file_size": Path(media_path).stat().st_size,
+        }
+        return {
+            **info,
+            CLIP_FIELDS: {k: v for k, v in read.items() if v is not None},
+            "disagreements": disagreements(clip_data, read),
+        }
 
 
-def disagreements(clip: dict[str, Any], info: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def disagreements(clip: dict[str, Any], read: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The clip's fields the file contradicts: {field: {"clip": given, "file": read}}."""
-    read = {
-        "duration": info["duration"],
-        "fps": info["video"]["average_fps"],
-        "resolution": info["video"]["resolution"],
-        "codec": info["video"]["codec"],
-    }
     found = {}
     for field, from_file in read.items():
         given = clip.get(field)

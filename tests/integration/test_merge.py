@@ -143,3 +143,40 @@ async def test_results_for_a_deleted_clip_are_dropped(sessions: async_sessionmak
     outcome = await merge(sessions, event(uuid.uuid4(), uuid.uuid4(), ["a"], result("a")))
     assert outcome.clip is None
     assert not outcome.run_complete
+
+
+async def test_fields_read_from_the_file_fill_only_what_the_client_left_empty(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    clip_id = await new_clip(sessions)
+    async with sessions() as session, session.begin():
+        clip = await session.get(Clip, clip_id)
+        assert clip is not None
+        clip.fps = 30.0  # the client said 30
+    read = {"duration": 12.5, "fps": 59.94, "resolution": "1280x720", "codec": "h264", "file_size": 4096}
+    applied = await merge(
+        sessions, event(clip_id, uuid.uuid4(), ["probe"], result("probe", clip_fields=read))
+    )
+    assert applied.clip is not None and applied.clip.duration == 12.5, "the merged row is what was written"
+    clip = await stored(sessions, clip_id)
+    assert (clip.duration, clip.resolution, clip.codec, clip.file_size) == (12.5, "1280x720", "h264", 4096)
+    assert clip.fps == 30.0, "a value the client gave is never overwritten"
+
+    later = {"duration": 99.0, "resolution": "640x360"}
+    await merge(sessions, event(clip_id, uuid.uuid4(), ["probe"], result("probe", clip_fields=later)))
+    clip = await stored(sessions, clip_id)
+    assert (clip.duration, clip.resolution) == (12.5, "1280x720"), "filled once, then it is the clip's"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"duration": -1}, {"resolution": "big"}, {"codec": "a b"}, "not an object", {"file_size": 2**60}],
+)
+async def test_malformed_clip_fields_fill_nothing(
+    sessions: async_sessionmaker[AsyncSession], bad: Any
+) -> None:
+    clip_id = await new_clip(sessions)
+    await merge(sessions, event(clip_id, uuid.uuid4(), ["probe"], result("probe", clip_fields=bad)))
+    clip = await stored(sessions, clip_id)
+    assert (clip.duration, clip.resolution, clip.codec, clip.file_size) == (None, None, None, None)
+    assert clip.clip_metadata["plugins"]["probe"]["clip_fields"] == bad, "the result still shows it"

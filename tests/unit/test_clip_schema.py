@@ -74,10 +74,12 @@ def test_the_sdk_s_clip_data_spells_out_exactly_the_clip_record() -> None:
     from clipforge.events import ClipRecord
     from clipforge.sdk import ClipData
 
-    assert set(get_type_hints(ClipData)) == {*ClipRecord.model_fields, "media_path"}, (
-        "the runner adds media_path"
+    assert set(get_type_hints(ClipData)) == {*ClipRecord.model_fields, "media_path", "artifacts_dir"}, (
+        "the runner adds media_path and artifacts_dir"
     )
     record = ClipRecord.model_validate(
         {"id": "6f1c4b9e-3e0a-4a51-9a7e-6a0c1f5e2b10", "title": "t", "file_path": "/t"}
     )
-    assert {*record.model_dump(mode="json"), "media_path"} == set(get_type_hints(ClipData)), "what hooks get"
+    assert {*record.model_dump(mode="json"), "media_path", "artifacts_dir"} == set(
+        get_type_hints(ClipData)
+    ), "what hooks get"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from clipforge.media.library import MediaLibrary, OutsideLibrary
+from clipforge.media.library import MediaLibrary, OutsideLibrary, is_upload, key_of, upload_key
 from clipforge.media.probe import NotAVideo, probe
 from tests.media import make_clip
 
@@ -23,7 +23,6 @@ def test_a_file_path_is_a_path_inside_the_library(library: MediaLibrary) -> None
     assert library.path_of("/clips/epic.mp4") == target
     assert library.path_of("clips/epic.mp4") == target
     assert library.existing("/clips/epic.mp4") == target
-    assert library.file_path_of(target) == "/clips/epic.mp4"
     assert library.existing("/clips/missing.mp4") is None
 
 
@@ -45,11 +44,22 @@ def test_a_symlink_out_of_the_library_is_never_followed(library: MediaLibrary, t
         assert library.existing(file_path) is None
 
 
-def test_uploads_are_stored_by_content(library: MediaLibrary) -> None:
-    path = library.upload_path("ab" + "0" * 62, ".mp4")
-    assert library.file_path_of(path) == f"/uploads/ab/ab{'0' * 62}.mp4"
-    assert library.is_upload(library.file_path_of(path))
-    assert not library.is_upload("/clips/epic.mp4")
+def test_uploads_are_stored_by_content() -> None:
+    key = upload_key("ab" + "0" * 62, ".mp4")
+    assert key == f"uploads/ab/ab{'0' * 62}.mp4"
+    assert is_upload("/" + key)
+    assert not is_upload("/clips/epic.mp4")
+
+
+@pytest.mark.parametrize("file_path", ["/", "", "/.", "../x", "a/../b", "a\x00"])
+def test_keys_name_a_file_in_the_library(file_path: str) -> None:
+    with pytest.raises(OutsideLibrary):
+        key_of(file_path.replace("\\x00", "\x00"))
+
+
+def test_a_file_path_is_its_key_without_the_slash() -> None:
+    assert key_of("/clips/epic_victory.mp4") == "clips/epic_victory.mp4"
+    assert key_of("clips//a.mp4") == "clips/a.mp4"
 
 
 def test_the_probe_reads_what_the_file_is(tmp_path: Path) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from clipforge.retries import Retry
@@ -35,6 +36,22 @@ class Settings(BaseSettings):
 
     media_dir: Path = Field(Path(".data/media"), validation_alias=_env("CLIPFORGE_MEDIA_DIR"))
     upload_max_bytes: int = Field(4 * 1024**3, ge=1, validation_alias=_env("CLIPFORGE_UPLOAD_MAX_BYTES"))
+    # Empty: files live in media_dir. `s3://bucket/prefix`: in an S3-compatible store (then
+    # media_dir is only the runners' scratch space for downloads).
+    storage_url: str = Field("", validation_alias=_env("CLIPFORGE_STORAGE_URL"))
+    s3_endpoint: str = Field("", validation_alias=_env("CLIPFORGE_S3_ENDPOINT"))
+    s3_region: str = Field("us-east-1", validation_alias=_env("CLIPFORGE_S3_REGION"))
+    s3_access_key_id: str = Field("", validation_alias=_env("CLIPFORGE_S3_ACCESS_KEY_ID"))
+    s3_secret_access_key: SecretStr = Field(
+        SecretStr(""), validation_alias=_env("CLIPFORGE_S3_SECRET_ACCESS_KEY")
+    )
+    scratch_dir: Path = Field(
+        Path(tempfile.gettempdir()) / "clipforge", validation_alias=_env("CLIPFORGE_SCRATCH_DIR")
+    )
+    # Folders whose new videos become clips (os.pathsep-separated); they must be inside a local
+    # media library so the clip's file_path can name them.
+    watch_dirs: str = Field("", validation_alias=_env("CLIPFORGE_WATCH_DIRS"))
+    watch_interval_s: float = Field(2.0, gt=0, le=3600, validation_alias=_env("CLIPFORGE_WATCH_INTERVAL_S"))
 
     plugin_dirs: str = Field("", validation_alias=_env("CLIPFORGE_PLUGIN_DIRS"))
     runner_concurrency: int = Field(64, ge=1, le=1000, validation_alias=_env("RUNNER_CONCURRENCY"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,15 +12,18 @@ from fastapi.routing import APIRoute, APIRouter
 
 from clipforge import __version__
 from clipforge.db.engine import make_engine, make_sessionmaker
-from clipforge.media.library import MediaLibrary
+from clipforge.media.purge import sweep
+from clipforge.media.storage import MediaStorage
 from clipforge.messaging import make_broker
 from clipforge.settings import Settings, get_settings
 from clipforge_api.errors import install_error_handlers
+from clipforge_api.importer import FolderImporter, watched_folders
 from clipforge_api.limits import BodySizeLimit
 from clipforge_api.methods import AllowedMethods
 from clipforge_api.outbox import Relay
 from clipforge_api.routes import clips, contracts, health, media, plugins, processing
 from clipforge_api.schemas import JSON_VALUE_SCHEMA
+from clipforge_api.unit_of_work import UnitOfWork
 
 
 def operation_id(route: APIRoute) -> str:
@@ -47,11 +51,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = make_sessionmaker(engine)
         app.state.broker = broker
         app.state.relay = relay = Relay(app.state.sessions, broker)
-        app.state.library = MediaLibrary(settings.media_dir)
+        app.state.storage = MediaStorage.from_settings(settings)
         relay.start()  # connects to Kafka in the background: the API serves even while it is away
+        background = [asyncio.create_task(sweep(app.state.sessions, app.state.storage), name="media-purge")]
+        if folders := watched_folders(settings):
+            importer = FolderImporter(
+                lambda: UnitOfWork(app.state.sessions, relay), app.state.storage, folders
+            )
+            background.append(asyncio.create_task(importer.run(settings.watch_interval_s), name="import"))
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
             await relay.stop()
             await broker.stop()
             await engine.dispose()

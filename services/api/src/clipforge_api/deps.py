@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clipforge.media.library import MediaLibrary
+from clipforge.media.storage import MediaStorage
 from clipforge_api.unit_of_work import UnitOfWork
 
 
@@ -35,12 +35,12 @@ Snapshot = Annotated[AsyncSession, Depends(_snapshot)]
 and a summary's parts with each other, while the pipeline keeps changing the rows."""
 
 
-async def _library(request: Request) -> MediaLibrary:
-    library: MediaLibrary = request.app.state.library
-    return library
+async def _storage(request: Request) -> MediaStorage:
+    storage: MediaStorage = request.app.state.storage
+    return storage
 
 
 UoW = Annotated[UnitOfWork, Depends(_unit_of_work)]
 """A write's unit of work (not yet begun: the handler enters it)."""
-Library = Annotated[MediaLibrary, Depends(_library)]
-"""The media library clips' files live in."""
+Storage = Annotated[MediaStorage, Depends(_storage)]
+"""Where clips' files live (a local folder or an S3 bucket)."""

@@ -57,12 +57,13 @@ class Locked(Generic[R]):
 
 class UnitOfWork:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], relay: Relay) -> None:
-        self._sessions = sessions
+        self.sessions = sessions
+        """Also for work after the unit's commit (outside it)."""
         self._relay = relay
         self._emitted = False
 
     async def __aenter__(self) -> UnitOfWork:
-        self.session = self._sessions()
+        self.session = self.sessions()
         await self.session.begin()
         return self
 

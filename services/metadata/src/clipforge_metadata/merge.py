@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,6 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from clipforge.db.models import Clip, ClipRun, PluginRun
 from clipforge.events import ClipProcessed, ClipStatus, PluginResult, PluginRunStatus
+from clipforge.sdk.plugin import CLIP_FIELDS, ClipFields
 
 RUN_KEY = "_run"  # beside a plugin's own result keys: how that run went
 
@@ -73,14 +75,34 @@ class Applied:
     run_complete: bool
 
 
-# One statement writes every clip of the batch (one round trip, not one per clip).
+# One statement writes every clip of the batch (one round trip, not one per clip). Fields a
+# plugin read from the file fill only what is empty (COALESCE keeps what the client gave).
 UPDATE_CLIPS = text("""
-    UPDATE clips AS c SET metadata = v.metadata::jsonb, status = v.status, updated_at = now()
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:metadata AS text[]), CAST(:statuses AS text[]))
-        AS v(id, metadata, status)
+    UPDATE clips AS c SET metadata = v.metadata::jsonb, status = v.status, updated_at = now(),
+        duration = COALESCE(c.duration, v.duration), fps = COALESCE(c.fps, v.fps),
+        resolution = COALESCE(c.resolution, v.resolution), codec = COALESCE(c.codec, v.codec),
+        file_size = COALESCE(c.file_size, v.file_size)
+    FROM unnest(
+        CAST(:ids AS uuid[]), CAST(:metadata AS text[]), CAST(:statuses AS text[]),
+        CAST(:duration AS float8[]), CAST(:fps AS float8[]), CAST(:resolution AS text[]),
+        CAST(:codec AS text[]), CAST(:file_size AS bigint[])
+    ) AS v(id, metadata, status, duration, fps, resolution, codec, file_size)
     WHERE c.id = v.id
     RETURNING c.id, c.updated_at
 """)
+FILLABLE = ("duration", "fps", "resolution", "codec", "file_size")
+
+
+def clip_fields(result: PluginResult) -> dict[str, Any]:
+    """The clip fields an ok result read from the file (see `clipforge.sdk.ClipFields`); a
+    malformed `clip_fields` fills nothing (the result still shows it)."""
+    given = result.result.get(CLIP_FIELDS) if result.status is PluginRunStatus.OK else None
+    if not isinstance(given, dict):
+        return {}
+    try:
+        return ClipFields.model_validate(given).model_dump(exclude_none=True)
+    except ValidationError:
+        return {}
 
 
 @dataclass
@@ -213,10 +235,16 @@ async def apply_batch(session: AsyncSession, events: Sequence[ClipProcessed]) ->
     fresh = await _record_results(session, live, trace)
 
     plugins = {i: dict((clips[i].clip_metadata or {}).get("plugins", {})) for i in live_ids}
+    fills: dict[uuid.UUID, dict[str, Any]] = defaultdict(dict)
     for event in live:
         mine = [r for r in event.results if (event.source_event_id, r.plugin) in fresh]
         if mine:
             plugins[event.clip_id] = merge_results(plugins[event.clip_id], event, mine)
+        for r in mine:
+            clip = clips[event.clip_id]
+            for name, value in clip_fields(r).items():
+                if getattr(clip, name) is None:
+                    fills[event.clip_id].setdefault(name, value)
     completed, still_open = await _complete_runs(
         session, {e.source_event_id for e in live}, live_ids, trace.reported
     )
@@ -230,7 +258,7 @@ async def apply_batch(session: AsyncSession, events: Sequence[ClipProcessed]) ->
             else clip.clip_metadata
         )
         status = ClipStatus.PROCESSING if clip_id in still_open else clip_status(plugins[clip_id])
-        if metadata != clip.clip_metadata or status != clip.status:
+        if metadata != clip.clip_metadata or status != clip.status or fills.get(clip_id):
             changed.append((clip, metadata, status))
     if changed:
         stamped = await session.execute(
@@ -239,6 +267,7 @@ async def apply_batch(session: AsyncSession, events: Sequence[ClipProcessed]) ->
                 "ids": [c.id for c, _, _ in changed],
                 "metadata": [json.dumps(m) for _, m, _ in changed],
                 "statuses": [s for _, _, s in changed],
+                **{name: [fills.get(c.id, {}).get(name) for c, _, _ in changed] for name in FILLABLE},
             },
         )
         updated_at = {clip_id: at for clip_id, at in stamped}
@@ -246,6 +275,8 @@ async def apply_batch(session: AsyncSession, events: Sequence[ClipProcessed]) ->
             set_committed_value(clip, "clip_metadata", metadata)
             set_committed_value(clip, "status", status)
             set_committed_value(clip, "updated_at", updated_at[clip.id])
+            for name, value in fills.get(clip.id, {}).items():
+                set_committed_value(clip, name, value)
     return [
         Applied(clips[e.clip_id], e.source_event_id in completed)
         if e.clip_id in clips

@@ -19,6 +19,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
@@ -34,7 +35,8 @@ from clipforge.events import (
     Topics,
     derived_event_id,
 )
-from clipforge.media.library import MediaLibrary
+from clipforge.media.library import artifact_key
+from clipforge.media.storage import MediaStorage, scratch_dir
 from clipforge.messaging import Outgoing, confirm, encode, send_later
 from clipforge.retries import GaveUp, Retry
 from clipforge.settings import Settings
@@ -55,7 +57,7 @@ class CapturedHandler:
         self.dead_letters = DeadLetters.for_service(broker, SERVICE, settings)
         self.retry: Retry = self.dead_letters.retry
         self.in_flight = asyncio.Semaphore(settings.runner_concurrency)
-        self.library = MediaLibrary(settings.media_dir)
+        self.storage = MediaStorage.from_settings(settings)
 
     async def on_batch(self, msg: KafkaMessage) -> None:
         """The `clip.captured` subscriber: the batch's offsets are committed when this returns."""
@@ -83,22 +85,54 @@ class CapturedHandler:
         plugins first, see `PluginHost.run_captured`); then make sure every piece arrived."""
         outgoing: list[Outgoing] = []
         async with self.in_flight:
-            clip = event.clip.model_dump(mode="json")
-            media = self.library.existing(event.clip.file_path)  # never a file outside the library
-            clip["media_path"] = str(media) if media is not None else None
-            due = self.host.due(event.plugins)
-            partial_after = self.settings.partial_report_s
-            async for results in self.host.run_captured(clip, due, partial_after=partial_after):
-                for value in self._encoded_pieces(event, due, results, first_piece=len(outgoing) + 1):
-                    outgoing.append(
-                        await send_later(self.broker, Topics.CLIP_PROCESSED, str(event.clip_id), value)
-                    )
+            with scratch_dir(self.settings.scratch_dir, f"run-{event.event_id}") as scratch:
+                # never a file outside the library; a local copy when the store is S3
+                async with self.storage.local_file(event.clip.file_path, scratch) as media:
+                    clip = event.clip.model_dump(mode="json")
+                    clip["media_path"] = str(media) if media is not None else None
+                    due = self.host.due(event.plugins)
+                    async for results in self.host.run_captured(
+                        clip, due, partial_after=self.settings.partial_report_s, artifacts=scratch / "out"
+                    ):
+                        stored = await self._store_artifacts(event, scratch / "out", results)
+                        for value in self._encoded_pieces(event, due, stored, first_piece=len(outgoing) + 1):
+                            outgoing.append(
+                                await send_later(
+                                    self.broker, Topics.CLIP_PROCESSED, str(event.clip_id), value
+                                )
+                            )
         try:
             await confirm(self.broker, outgoing, self.retry)
         except GaveUp as gave_up:
             await self.dead_letters.send(
                 record, f"publishing its results failed: {gave_up}", gave_up.attempts
             )
+
+    async def _store_artifacts(
+        self, event: ClipCaptured, root: Path, results: list[PluginResult]
+    ) -> list[PluginResult]:
+        """Put the files each plugin made into storage beside the clip, before the results that
+        name them are published. A run whose files cannot be stored becomes an error saying so."""
+        stored = []
+        for result in results:
+            folder = root / result.plugin
+            files = sorted(f for f in folder.iterdir() if f.is_file()) if folder.is_dir() else []
+            if files and result.status is PluginRunStatus.OK:
+                try:
+                    for file in files:
+                        key = artifact_key(event.clip_id, result.plugin, file.name)
+                        await self.retry.run(
+                            functools.partial(self.storage.put_file, key, file), what=f"storing {key}"
+                        )
+                except GaveUp as gave_up:
+                    result = result.model_copy(
+                        update={
+                            "status": PluginRunStatus.ERROR,
+                            "error": f"storing its files failed: {gave_up}",
+                        }
+                    )
+            stored.append(result)
+        return stored
 
     def _encoded_pieces(
         self, event: ClipCaptured, due: list[str], results: list[PluginResult], *, first_piece: int

@@ -137,9 +137,10 @@ class PluginHost:
         return sorted({*self.loaded, *self.unloadable}) if only is None else sorted(set(only))
 
     async def run_captured(
-        self, clip: dict[str, Any], due: list[str], *, partial_after: float
+        self, clip: dict[str, Any], due: list[str], *, partial_after: float, artifacts: Path | None = None
     ) -> AsyncIterator[list[PluginResult]]:
-        """Run every due plugin on the clip, concurrently, each under its own time limit.
+        """Run every due plugin on the clip, concurrently, each under its own time limit. Each
+        gets its own empty `clip_data["artifacts_dir"]` under `artifacts` for the files it makes.
 
         Yields the results in at most two pieces: if some plugins are still running after
         `partial_after` seconds, what has finished is reported first, so the clip shows its
@@ -149,7 +150,7 @@ class PluginHost:
             asyncio.create_task(
                 run_captured_hook(
                     p.plugin.on_clip_captured,
-                    clip,
+                    _with_artifacts_dir(clip, artifacts, p.name),
                     plugin=p.name,
                     version=p.version,
                     timeout=p.timeout,
@@ -197,3 +198,11 @@ class PluginHost:
             if r.status is not PluginRunStatus.OK:
                 log.warning("on_clip_processed of %s: %s %s", r.plugin, r.status.value, r.error or "")
         return list(results)
+
+
+def _with_artifacts_dir(clip: dict[str, Any], root: Path | None, plugin: str) -> dict[str, Any]:
+    if root is None:
+        return {**clip, "artifacts_dir": None}
+    folder = root / plugin
+    folder.mkdir(parents=True, exist_ok=True)
+    return {**clip, "artifacts_dir": str(folder)}

@@ -78,14 +78,21 @@ class Clip(TimestampMixin, Base):
 
 
 class DeletedClip(Base):
-    """A deleted clip's id: events still in flight for it are dropped, not dead-lettered."""
+    """A deleted clip's id: events still in flight for it are dropped, not dead-lettered. Its
+    files are purged after the commit (`purged_at` set once they are gone)."""
 
     __tablename__ = "deleted_clips"
+    __table_args__ = (
+        Index("ix_deleted_clips_unpurged", "deleted_at", postgresql_where=text("purged_at IS NULL")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     deleted_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+    file_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The uploaded file to delete; None when the file was registered by path (the user's)."""
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Plugin(TimestampMixin, Base):

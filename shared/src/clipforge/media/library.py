@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 UPLOADS = "uploads"  # the part of the library clipforge writes itself (and deletes with the clip)
+ARTIFACTS = "artifacts"  # what plugins derive from a clip (posters, storyboards), deleted with it
 
 
 class OutsideLibrary(ValueError):
@@ -26,7 +27,38 @@ def library_path_problem(file_path: str) -> str | None:
     return None
 
 
+def key_of(file_path: str) -> str:
+    """The storage key of a `file_path` (the path without its leading slash); raises
+    `OutsideLibrary` for a path that names nothing in the library."""
+    if problem := library_path_problem(file_path):
+        raise OutsideLibrary(f"{file_path!r}: {problem}")
+    key = PurePosixPath(file_path.lstrip("/")).as_posix()
+    if key in ("", "."):
+        raise OutsideLibrary(f"{file_path!r} names no file")
+    return key
+
+
+def upload_key(sha256: str, suffix: str) -> str:
+    """Uploads are stored by content: the same file uploaded twice has one key."""
+    return f"{UPLOADS}/{sha256[:2]}/{sha256}{suffix}"
+
+
+def artifacts_prefix(clip_id: object) -> str:
+    return f"{ARTIFACTS}/{clip_id}"
+
+
+def artifact_key(clip_id: object, plugin: str, name: str) -> str:
+    return f"{artifacts_prefix(clip_id)}/{plugin}/{name}"
+
+
+def is_upload(file_path: str) -> bool:
+    parts = PurePosixPath(file_path.lstrip("/")).parts
+    return bool(parts) and parts[0] == UPLOADS
+
+
 class MediaLibrary:
+    """A local folder as the library: every path resolved (symlinks included) stays inside it."""
+
     def __init__(self, root: Path) -> None:
         self.root = root.expanduser().resolve()
 
@@ -46,14 +78,3 @@ class MediaLibrary:
             return path if path.is_file() else None
         except (OutsideLibrary, OSError):  # OSError: a name the filesystem cannot hold (too long)
             return None
-
-    def file_path_of(self, path: Path) -> str:
-        """The `file_path` (library-relative, with a leading /) of a file in the library."""
-        return "/" + path.resolve().relative_to(self.root).as_posix()
-
-    def upload_path(self, sha256: str, suffix: str) -> Path:
-        return self.root / UPLOADS / sha256[:2] / f"{sha256}{suffix}"
-
-    def is_upload(self, file_path: str) -> bool:
-        parts = PurePosixPath(file_path.lstrip("/")).parts
-        return bool(parts) and parts[0] == UPLOADS

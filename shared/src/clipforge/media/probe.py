@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import av
 
@@ -23,11 +23,12 @@ def _seconds(value: Fraction | None) -> float | None:
     return round(float(value), 3) if value else None
 
 
-def probe(path: Path) -> dict[str, Any]:
-    """Container, duration, the first video and audio streams, bitrate, keyframe interval.
-    Raises `NotAVideo` when no decoder can open it as a video."""
+def probe(source: Path | IO[bytes]) -> dict[str, Any]:
+    """Container, duration, the first video and audio streams, bitrate, keyframe interval, of a
+    file or a seekable reader (an object in S3). Raises `NotAVideo` when no decoder can open it as
+    a video."""
     try:
-        container = av.open(str(path))
+        container = av.open(str(source) if isinstance(source, Path) else source, mode="r")
     except (av.FFmpegError, OSError) as exc:
         reason = getattr(exc, "strerror", None) or type(exc).__name__  # not the message: it names our path
         raise NotAVideo(f"no decoder can open it ({reason})") from None
@@ -47,6 +48,7 @@ def probe(path: Path) -> dict[str, Any]:
             "container": container.format.name,
             "duration": round(duration, 3) if duration else None,
             "bitrate": container.bit_rate or None,
+            "creation_time": container.metadata.get("creation_time"),
             "video": {
                 "codec": context.name,
                 "profile": context.profile,

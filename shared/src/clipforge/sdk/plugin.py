@@ -40,6 +40,27 @@ class ClipData(TypedDict, total=False):
     omitted_results: list[str]
     media_path: str | None
     """Added by the runner: a readable local path to the clip's file, or None while it has none."""
+    artifacts_dir: str | None
+    """Added by the runner: an empty folder of this run's own; the files the hook writes there are
+    stored beside the clip (`artifacts/<clip>/<plugin>/<file>`) once the hook returns ok."""
+
+
+CLIP_FIELDS = "clip_fields"
+"""A result's key for values of the clip's own fields, read from its file (see `ClipFields`)."""
+
+
+class ClipFields(BaseModel):
+    """What a plugin read from the file for the clip's own fields. Returned under its result's
+    `clip_fields` key, each is set on the clip only where the client left it empty: a value the
+    client gave is never overwritten (`media_probe` reports where the two disagree)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    duration: float | None = Field(None, ge=0, le=86_400)
+    fps: float | None = Field(None, gt=0, le=1000)
+    resolution: str | None = Field(None, pattern=r"^[1-9]\d{0,4}x[1-9]\d{0,4}$")
+    codec: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,32}$")
+    file_size: int | None = Field(None, ge=0, le=2**53)
 
 
 class SkipClip(Exception):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import uuid
 from datetime import UTC, datetime
 
@@ -11,9 +11,13 @@ from sqlalchemy import select
 from clipforge.db.models import Clip, ClipRun, DeletedClip, Plugin
 from clipforge.db.records import clip_record
 from clipforge.events import ClipCaptured, ClipDeleted, ClipStatus, ClipUpdated, Topics
-from clipforge.media.library import MediaLibrary
+from clipforge.media.library import is_upload
+from clipforge.media.purge import purge
+from clipforge.media.storage import MediaStorage
 from clipforge_api.schemas import ClipCreate, ClipUpdate
 from clipforge_api.unit_of_work import Invalid, UnitOfWork
+
+log = logging.getLogger(__name__)
 
 
 async def create_clip(uow: UnitOfWork, body: ClipCreate, *, sha256: str | None = None) -> Clip:
@@ -58,17 +62,21 @@ async def update_clip(uow: UnitOfWork, clip_id: uuid.UUID, body: ClipUpdate) -> 
     return clip
 
 
-async def delete_clip(uow: UnitOfWork, library: MediaLibrary, clip_id: uuid.UUID) -> None:
-    """Delete the clip; once that has committed, the file too if clipforge stored it (an upload;
-    a file registered by path is the user's and stays)."""
+async def delete_clip(uow: UnitOfWork, storage: MediaStorage, clip_id: uuid.UUID) -> None:
+    """Delete the clip; once that has committed, its files too: what plugins derived from it, and
+    the file if clipforge stored it (an upload; a file registered by path is the user's and stays).
+    Whatever cannot be deleted now, the API's sweep deletes later (`clipforge.media.purge`)."""
     async with uow:
         locked = await uow.clip(clip_id)
         file_path = locked.row.file_path
         await uow.session.delete(locked.row)
-        uow.session.add(DeletedClip(id=clip_id))  # events still in flight for it are then dropped
+        # events still in flight for it are then dropped, and its files are purged
+        uow.session.add(DeletedClip(id=clip_id, file_path=file_path if is_upload(file_path) else None))
         await uow.emit(Topics.CLIP_DELETED, locked, ClipDeleted(clip_id=clip_id))
-    if library.is_upload(file_path) and (path := library.existing(file_path)) is not None:
-        await asyncio.to_thread(path.unlink, missing_ok=True)
+    try:
+        await purge(uow.sessions, storage, clip_ids=[clip_id])
+    except Exception:
+        log.warning("clip %s: files not purged yet; the sweep retries", clip_id, exc_info=True)
 
 
 async def reprocess_clip(uow: UnitOfWork, clip_id: uuid.UUID, plugins: list[str] | None) -> uuid.UUID:

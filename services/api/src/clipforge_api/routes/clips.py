@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select
 from clipforge.db.models import Clip
 from clipforge.events import ClipStatus
 from clipforge.storable import Text
-from clipforge_api.deps import Library, Session, Snapshot, UoW
+from clipforge_api.deps import Session, Snapshot, Storage, UoW
 from clipforge_api.handlers import clips as handlers
 from clipforge_api.responses import EVERY_OPERATION, responses
 from clipforge_api.schemas import (
@@ -144,7 +144,7 @@ async def update_clip(clip_id: uuid.UUID, body: ClipUpdate, uow: UoW) -> Clip:
 
 
 @router.delete("/{clip_id:uuid}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404))
-async def delete_clip(clip_id: uuid.UUID, uow: UoW, library: Library) -> Response:
-    """Delete the clip, and its file if it was uploaded."""
-    await handlers.delete_clip(uow, library, clip_id)
+async def delete_clip(clip_id: uuid.UUID, uow: UoW, storage: Storage) -> Response:
+    """Delete the clip, its derived files (poster, storyboard), and its file if it was uploaded."""
+    await handlers.delete_clip(uow, storage, clip_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,4 +1,5 @@
-"""A clip's file: uploaded into the media library, and streamed back with HTTP Range."""
+"""A clip's files: the upload, the original streamed back with HTTP Range, and what the
+`thumbnails` plugin derived from it (a poster, a storyboard)."""
 
 from __future__ import annotations
 
@@ -6,42 +7,43 @@ import json
 import mimetypes
 import uuid
 from pathlib import PurePosixPath
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, File, Form, Response, UploadFile, status
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse
-from pydantic import ValidationError
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from clipforge.db.models import Clip
-from clipforge_api.deps import Library, Session, UoW
+from clipforge.media.library import artifact_key
+from clipforge.media.storage import MediaStorage
+from clipforge_api.deps import Session, Storage, UoW
 from clipforge_api.handlers import uploads
+from clipforge_api.ranges import stored_response
 from clipforge_api.responses import EVERY_OPERATION, responses
-from clipforge_api.schemas import ClipCreate, ClipOut
+from clipforge_api.schemas import ClipOut
 from clipforge_api.unit_of_work import NotFound
 
 router = APIRouter(prefix="/clips", tags=["media"], responses=EVERY_OPERATION)
 
 UPLOAD_PATH = "/api/v1/clips/upload"
 BINARY = {"schema": {"type": "string", "format": "binary"}}
+THUMBNAILS = "thumbnails"  # the plugin whose artifacts the poster and storyboard routes serve
+MEDIA_CACHE = "private, max-age=3600"
+ARTIFACT_CACHE = "private, max-age=60"  # a reprocess may replace them
 
-
-def _clip_fields(file: UploadFile, form: dict[str, Any]) -> ClipCreate:
-    """The form's clip fields, validated as the JSON body of `POST /clips` would be (a 422
-    naming the field), before a byte of the file is stored."""
-    fields = {k: v for k, v in form.items() if v is not None}
-    if "metadata" in fields:
-        try:
-            fields["metadata"] = json.loads(fields["metadata"])
-        except ValueError:
-            raise RequestValidationError(
-                [{"loc": ("body", "metadata"), "msg": "must be a JSON object", "type": "json_invalid"}]
-            ) from None
-    fields.setdefault("title", PurePosixPath(file.filename or "upload").stem or "upload")
-    try:
-        return ClipCreate.model_validate({**fields, "file_path": "/uploads/pending"})
-    except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+UPLOAD_FORM: dict[str, Any] = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "the video file"},
+        "title": {"type": "string", "description": "default: the file's name"},
+        "description": {"type": "string"},
+        "game_name": {"type": "string"},
+        "game_id": {"type": "string"},
+        "tags": {"type": "array", "items": {"type": "string"}, "description": "repeat the field per tag"},
+        "recorded_at": {"type": "string", "format": "date-time", "description": "ISO-8601"},
+        "metadata": {"type": "string", "description": "a JSON object: your own keys"},
+    },
+}
 
 
 @router.post(
@@ -52,54 +54,131 @@ def _clip_fields(file: UploadFile, form: dict[str, Any]) -> ClipCreate:
         **responses(409, 411, 415, location=201),
         413: responses(413)[413],
     },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": UPLOAD_FORM,
+                    "encoding": {"file": {"contentType": "video/*, application/octet-stream"}},
+                }
+            },
+        }
+    },
 )
-async def upload_clip(
-    uow: UoW,
-    library: Library,
-    response: Response,
-    file: Annotated[UploadFile, File(description="the video file")],
-    title: Annotated[str | None, Form(description="default: the file's name")] = None,
-    description: Annotated[str | None, Form()] = None,
-    game_name: Annotated[str | None, Form()] = None,
-    game_id: Annotated[str | None, Form()] = None,
-    tags: Annotated[list[str] | None, Form(description="repeat the field for several tags")] = None,
-    recorded_at: Annotated[str | None, Form(description="ISO-8601")] = None,
-    metadata: Annotated[str | None, Form(description="a JSON object: your own keys")] = None,
-) -> Clip:
-    """Upload a video: it is stored in the media library (its SHA-256 computed on the way), checked
-    to be a video a decoder can open, and becomes a clip whose plugins run on the file. The same
-    file uploaded again is a 409 naming the clip it already is."""
-    form = {
-        "title": title,
-        "description": description,
-        "game_name": game_name,
-        "game_id": game_id,
-        "tags": tags,
-        "recorded_at": recorded_at,
-        "metadata": metadata,
-    }
-    body = _clip_fields(file, form)
-    clip = await uploads.upload_clip(uow, library, file, body)
+async def upload_clip(uow: UoW, storage: Storage, request: Request, response: Response) -> Clip:
+    """Upload a video (multipart: `file` and the clip's optional fields). The file streams into
+    storage in one pass, its SHA-256 computed on the way, and is opened by a decoder before the
+    clip is committed: what is not a video is a 415 and leaves nothing behind. The same file
+    uploaded again is a 409 naming the clip it already is."""
+    clip = await uploads.upload_clip(uow, storage, request)
     response.headers["Location"] = f"/api/v1/clips/{clip.id}"
+    return clip
+
+
+async def _clip(session: Session, clip_id: uuid.UUID) -> Clip:
+    clip = await session.get(Clip, clip_id)
+    if clip is None:
+        raise NotFound(f"clip {clip_id} not found")
     return clip
 
 
 @router.get(
     "/{clip_id:uuid}/media",
-    response_class=FileResponse,
+    response_class=Response,
     responses={
         **responses(404),
         200: {"content": {"video/*": BINARY}, "description": "the file, whole"},
         206: {"content": {"video/*": BINARY}, "description": "the byte range asked for (HTTP Range)"},
+        304: {"description": "unchanged since the ETag given in If-None-Match"},
+        416: {"description": "the range asked for is past the end of the file"},
     },
 )
-async def get_clip_media(clip_id: uuid.UUID, library: Library, session: Session) -> FileResponse:
+async def get_clip_media(
+    clip_id: uuid.UUID, request: Request, storage: Storage, session: Session
+) -> Response:
     """The clip's original file, with HTTP Range (so a `<video>` element seeks) and an ETag."""
-    clip = await session.get(Clip, clip_id)
-    if clip is None:
-        raise NotFound(f"clip {clip_id} not found")
-    path = library.existing(clip.file_path)
-    if path is None:
+    clip = await _clip(session, clip_id)
+    stat = await storage.stat(clip.file_path)
+    if stat is None:
         raise NotFound(f"clip {clip_id} has no media file (yet) at {clip.file_path}")
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return FileResponse(path, media_type=media_type)
+    media_type = mimetypes.guess_type(clip.file_path)[0] or "application/octet-stream"
+    return stored_response(request, storage, storage.key(clip.file_path), stat, media_type, cache=MEDIA_CACHE)
+
+
+def _thumbnails(clip: Clip) -> dict[str, Any]:
+    result = ((clip.clip_metadata or {}).get("plugins") or {}).get(THUMBNAILS)
+    return result if isinstance(result, dict) else {}
+
+
+def _artifact_name(value: object) -> str | None:
+    """A plugin's result names its files; only a plain file name is ever looked up."""
+    if not isinstance(value, str) or not value or PurePosixPath(value).name != value or value in (".", ".."):
+        return None
+    return value
+
+
+async def _artifact(
+    request: Request, storage: MediaStorage, clip: Clip, name: str | None, what: str, cache: str
+) -> Response:
+    if name is None:
+        raise NotFound(f"clip {clip.id} has no {what} (yet): the {THUMBNAILS} plugin makes it")
+    key = artifact_key(clip.id, THUMBNAILS, name)
+    stat = await storage.stat(key)
+    if stat is None:
+        raise NotFound(f"clip {clip.id} has no {what} (yet): the {THUMBNAILS} plugin makes it")
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if name.endswith(".vtt"):
+        media_type = "text/vtt"
+    return stored_response(request, storage, key, stat, media_type, cache=cache)
+
+
+IMAGE = {"content": {"image/*": BINARY}, "description": "the image"}
+
+
+@router.get(
+    "/{clip_id:uuid}/thumbnail",
+    response_class=Response,
+    responses={**responses(404), 200: IMAGE, 304: {"description": "unchanged"}},
+)
+async def get_clip_thumbnail(
+    clip_id: uuid.UUID, request: Request, storage: Storage, session: Session
+) -> Response:
+    """The clip's poster: a representative frame, about 640 px wide (made by `thumbnails`)."""
+    clip = await _clip(session, clip_id)
+    poster = _thumbnails(clip).get("poster") or {}
+    name = _artifact_name(poster.get("file")) if isinstance(poster, dict) else None
+    return await _artifact(request, storage, clip, name, "poster", ARTIFACT_CACHE)
+
+
+@router.get("/{clip_id:uuid}/storyboard", responses=responses(404))
+async def get_clip_storyboard(clip_id: uuid.UUID, storage: Storage, session: Session) -> JSONResponse:
+    """The storyboard's index: where each evenly spaced frame is in the sprite (`sprite`, a URL),
+    for seek previews. `vtt` is the same as WebVTT thumbnails, which video players read."""
+    clip = await _clip(session, clip_id)
+    board = _thumbnails(clip).get("storyboard") or {}
+    index = _artifact_name(board.get("index")) if isinstance(board, dict) else None
+    if index is None or (stat := await storage.stat(artifact_key(clip.id, THUMBNAILS, index))) is None:
+        raise NotFound(f"clip {clip.id} has no storyboard (yet): the {THUMBNAILS} plugin makes it")
+    document = json.loads(await storage.read_all(artifact_key(clip.id, THUMBNAILS, index)))
+    base = f"/api/v1/clips/{clip.id}/storyboard"
+    document["sprite"] = f"{base}/{board.get('file')}"
+    if vtt := _artifact_name(board.get("vtt")):
+        document["vtt"] = f"{base}/{vtt}"
+    return JSONResponse(document, headers={"ETag": f'"{stat.etag}"', "Cache-Control": ARTIFACT_CACHE})
+
+
+@router.get(
+    "/{clip_id:uuid}/storyboard/{name}",
+    response_class=Response,
+    responses={**responses(404), 200: IMAGE, 304: {"description": "unchanged"}},
+)
+async def get_clip_storyboard_file(
+    clip_id: uuid.UUID, name: str, request: Request, storage: Storage, session: Session
+) -> Response:
+    """One of the storyboard's files, by the name its index gives: the sprite, or the WebVTT."""
+    clip = await _clip(session, clip_id)
+    board = _thumbnails(clip).get("storyboard") or {}
+    named = {board.get("file"), board.get("vtt")} if isinstance(board, dict) else set()
+    found = _artifact_name(name) if name in named else None
+    return await _artifact(request, storage, clip, found, f"storyboard file {name!r}", ARTIFACT_CACHE)

@@ -52,7 +52,7 @@ async def test_poison_plugin_results_are_that_plugins_error_and_every_clip_finis
         assert run_of(clip, nul)["error"] == "result.text: NUL character"
         assert run_of(clip, nan)["status"] == "error"
         assert "result.score: nan is not a JSON number" in run_of(clip, nan)["error"]
-        assert run_of(clip, "highlight_detector")["status"] == "ok", "the clip's other plugins are unaffected"
+        assert run_of(clip, "tag_suggester")["status"] == "ok", "the clip's other plugins are unaffected"
 
 
 async def test_garbage_records_on_the_clip_topics_are_dead_lettered_and_block_nothing(
@@ -239,6 +239,6 @@ async def test_an_enabled_plugin_no_runner_can_load_is_reported_skipped_with_its
         assert run_of(clip, name)["status"] == "skipped"
         assert run_of(clip, name)["error"].startswith("not loaded: no plugin of that name")
         assert clip["status"] == "completed", "a skipped plugin is not a failure"
-        assert "highlight_detector" in results(clip)
+        assert "tag_suggester" in results(clip)
     finally:
         await client.delete(response.headers["location"])

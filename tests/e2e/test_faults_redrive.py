@@ -78,4 +78,4 @@ async def test_a_dead_letter_is_replayed_to_its_topic_after_the_fix(
 
     clip = await wait_for_clip(client, str(clip_id), lambda c: c["status"] in FINAL, timeout=60)
     assert clip["status"] == "completed"
-    assert results(clip)["highlight_detector"]["_run"]["status"] == "ok"
+    assert results(clip)["tag_suggester"]["_run"]["status"] == "ok"

@@ -45,7 +45,7 @@ async def test_seed_plugin_dropped_in_a_folder_is_discovered_enabled_and_disable
     clip = await until_clips_show(client, lambda c: name in results(c))
     assert results(clip)[name]["processed_by"] == "my_plugin"
     assert results(clip)[name]["_run"]["status"] == "ok"
-    assert "highlight_detector" in results(clip), "the other plugins still run"
+    assert results(clip)["tag_suggester"]["_run"]["status"] == "ok", "the other plugins still run"
 
     await set_enabled(client, name, False)
     await until_clips_show(client, lambda c: name not in results(c))
@@ -100,7 +100,7 @@ async def test_a_crashing_and_a_hanging_plugin_do_not_stop_the_others(
         assert results(clip)[crasher]["_run"]["error"] == "RuntimeError: plugin bug"
         assert results(clip)[sleeper]["_run"]["status"] == "timeout"
         assert results(clip)[sleeper]["_run"]["duration_ms"] < 5000
-        assert results(clip)["highlight_detector"]["_run"]["status"] == "ok"
+        assert results(clip)["tag_suggester"]["_run"]["status"] == "ok"
         assert clip["status"] == "completed_with_errors"
     finally:
         await set_enabled(client, crasher, False)
@@ -196,7 +196,7 @@ async def test_a_plugin_that_fails_to_import_is_shown_with_its_error(
     assert "SyntaxError" in plugin["load_error"]
     assert plugin["enabled"] is False
     clip = await processed_clip(client)
-    assert results(clip)["highlight_detector"]["_run"]["status"] == "ok", "the runner carries on"
+    assert results(clip)["tag_suggester"]["_run"]["status"] == "ok", "the runner carries on"
 
 
 async def test_the_native_plugin_runs_in_its_own_process(client: httpx.AsyncClient) -> None:

@@ -56,7 +56,7 @@ async def test_poison_messages_are_dead_lettered_and_the_worker_goes_on(
     assert "clip_id" in by_key[f"{marker}-schema"]["error"], "the error names the bad field"
 
     clip = await processed_clip(client)
-    assert results(clip)["highlight_detector"]["_run"]["status"] == "ok", "nothing is blocked behind them"
+    assert results(clip)["tag_suggester"]["_run"]["status"] == "ok", "nothing is blocked behind them"
 
 
 async def owns_partitions(bootstrap: str, client_id: str) -> bool:
@@ -117,7 +117,7 @@ async def test_two_runners_share_the_work_and_a_kill_minus_9_loses_nothing(
     for clip_id in burst:
         clip = await wait_for_clip(client, clip_id, lambda c: c["status"] in FINAL, timeout=120)
         assert clip["status"] == "completed", clip
-        assert results(clip)["highlight_detector"]["_run"]["status"] == "ok"
+        assert results(clip)["tag_suggester"]["_run"]["status"] == "ok"
     processed = await kafka_reader.read_all("clip.processed")
     runners = {e["runner"] for e in processed if e["clip_id"] in set(burst)}
     assert {"runner-b", "plugin-runner"} <= runners, "both replicas took part"

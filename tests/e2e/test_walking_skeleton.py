@@ -3,36 +3,48 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import RunningStack
-from tests.e2e.helpers import wait_for_clip
+from tests.e2e.helpers import FINAL, wait_for_clip
 from tests.kafka_reader import KafkaReader
+from tests.media import make_clip
 from tests.seed import SEED_CLIP
 
 pytestmark = pytest.mark.e2e
 
 
-async def test_seed_clip_is_enriched_by_highlight_detector(stack: RunningStack) -> None:
-    async with httpx.AsyncClient(base_url=stack.api_url) as client:
-        created = await client.post("/api/v1/clips", json=SEED_CLIP)
-        assert created.status_code == 201, created.text
-        clip_id = created.json()["id"]
-        assert created.headers["location"] == f"/api/v1/clips/{clip_id}"
-        assert created.json()["status"] == "pending"
+SEED_BURSTS = (1.0, 2.5)  # seconds where the seed clip's file gets loud
 
-        clip = await wait_for_clip(
-            client, clip_id, lambda c: "highlight_detector" in c["metadata"].get("plugins", {})
-        )
+
+async def test_seed_clip_is_enriched_by_highlight_detector(stack: RunningStack, media_dir: Path) -> None:
+    # The seed clip's file, written into the library before the clip is registered; removed
+    # afterwards, as other tests register the seed clip expecting no file.
+    media = media_dir / SEED_CLIP["file_path"].lstrip("/")
+    media.parent.mkdir(parents=True, exist_ok=True)
+    make_clip(media, seconds=4, width=160, height=90, bursts=SEED_BURSTS, variant=7)
+    try:
+        async with httpx.AsyncClient(base_url=stack.api_url) as client:
+            created = await client.post("/api/v1/clips", json=SEED_CLIP)
+            assert created.status_code == 201, created.text
+            clip_id = created.json()["id"]
+            assert created.headers["location"] == f"/api/v1/clips/{clip_id}"
+            assert created.json()["status"] == "pending"
+
+            clip = await wait_for_clip(client, clip_id, lambda c: c["status"] in FINAL)
+    finally:  # once every plugin is done with the file
+        media.unlink(missing_ok=True)
 
     result = clip["metadata"]["plugins"]["highlight_detector"]
-    assert result["_run"]["status"] == "ok"
-    assert result["_run"]["version"] == "0.1.0"
-    assert result["highlight_count"] == len(result["highlights"]) >= 1
-    assert all(0 < h["timestamp"] < SEED_CLIP["duration"] for h in result["highlights"])
+    assert result["_run"]["status"] == "ok", result["_run"]
+    assert result["_run"]["version"] == "0.2.0"
+    assert result["highlight_count"] == len(result["highlights"]) == len(SEED_BURSTS)
+    for burst in SEED_BURSTS:
+        assert any(abs(h["timestamp"] - burst) <= 0.5 and h["kind"] == "loud" for h in result["highlights"])
     assert clip["status"] == "completed"
     assert clip["title"] == SEED_CLIP["title"]
 
@@ -65,5 +77,5 @@ async def test_outside_subscriber_sees_each_stage_with_the_envelope(
         assert len(event["event_id"]) == 36
     assert captured[0]["clip"]["title"] == "Envelope check"
     assert processed[0]["source_event_id"] == captured[0]["event_id"]
-    assert "highlight_detector" in [r["plugin"] for r in processed[0]["results"]]
-    assert enriched[0]["clip"]["metadata"]["plugins"]["highlight_detector"]["_run"]["status"] == "ok"
+    assert "tag_suggester" in [r["plugin"] for r in processed[0]["results"]]
+    assert enriched[0]["clip"]["metadata"]["plugins"]["tag_suggester"]["_run"]["status"] == "ok"

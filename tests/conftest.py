@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from clipforge.db.engine import make_engine, make_sessionmaker
 from clipforge.settings import Settings
+from clipforge_devstack.paths import free_port
+from clipforge_devstack.s3proxy import LocalS3
 from tests.kafka_reader import KafkaReader
 from tests.servers import Servers, real_servers
 
@@ -61,3 +63,15 @@ async def kafka_reader(servers: Servers) -> AsyncIterator[KafkaReader]:
     reader = KafkaReader(servers.kafka_bootstrap)
     yield reader
     await reader.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalS3]:
+    """An S3-compatible server of the session's own (S3Proxy on a free port, over a throw-away
+    folder): `endpoint`, `access_key`, `secret_key`, `region` and an existing `bucket`."""
+    server = LocalS3(tmp_path_factory.mktemp("s3proxy"), port=free_port(), bucket="clipforge-test")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.reset()

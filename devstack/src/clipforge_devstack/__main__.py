@@ -5,7 +5,12 @@ up       start Postgres and Kafka in the background
 down     stop them
 status   show what runs where
 reset    stop them and delete their data
-fetch    download the Kafka broker jars into the cache
+fetch    download the Kafka broker and S3Proxy jars into the cache
+s3       start S3Proxy (an S3 API over .data/s3) in the background; print its settings
+
+With CLIPFORGE_STORAGE_URL=s3://bucket/prefix and no CLIPFORGE_S3_ENDPOINT, dev and up also start
+S3Proxy (port $S3_PORT, default 9000), create the bucket and point the services at it. The default
+storage, a local folder, needs no server.
 """
 
 from __future__ import annotations
@@ -17,13 +22,55 @@ import signal
 import subprocess
 import sys
 
-from clipforge_devstack import kafka
+from clipforge_devstack import kafka, s3proxy
+from clipforge_devstack.paths import data_dir
+from clipforge_devstack.s3proxy import LocalS3
 from clipforge_devstack.stack import Stack, services
 from clipforge_devstack.supervisor import Supervisor
 
 
 def log(msg: str) -> None:
     print(f"devstack | {msg}", flush=True)
+
+
+def storage_bucket() -> str | None:
+    """The bucket of CLIPFORGE_STORAGE_URL when it is `s3://...`."""
+    url = os.environ.get("CLIPFORGE_STORAGE_URL", "").strip()
+    if not url.startswith("s3://"):
+        return None
+    return url.removeprefix("s3://").partition("/")[0]
+
+
+def s3_bucket() -> str | None:
+    """The bucket the local S3Proxy must serve: storage is on `s3://` and names no endpoint."""
+    return None if os.environ.get("CLIPFORGE_S3_ENDPOINT") else storage_bucket()
+
+
+def local_s3(port: int | None = None) -> LocalS3:
+    """The `make dev` S3Proxy: data in `.data/s3/`, the bucket of CLIPFORGE_STORAGE_URL."""
+    return LocalS3(
+        data_dir() / "s3",
+        port=port or int(os.environ.get("S3_PORT", "9000")),
+        bucket=storage_bucket() or "clipforge",
+    )
+
+
+def start_s3(s3: LocalS3) -> None:
+    s3.init()  # the bucket too, also for an S3Proxy that already runs
+    if s3.running():
+        return
+    if not (s3proxy.libs_dir() / ".complete").exists():
+        log(f"fetching S3Proxy {s3proxy.s3proxy_version()} from Maven Central (once)")
+    log(f"starting S3Proxy on {s3.endpoint} ({s3.home})")
+    s3.start()
+
+
+def service_env(stack: Stack) -> dict[str, str]:
+    """What the services are told: the stack's servers, and S3Proxy's when storage is on it."""
+    env = stack.env()
+    if s3_bucket() is not None:
+        env.update(local_s3().env())
+    return env
 
 
 def up(stack: Stack) -> list[str]:
@@ -39,10 +86,20 @@ def up(stack: Stack) -> list[str]:
         log(f"starting Kafka on 127.0.0.1:{stack.kafka.port} ({stack.kafka.home})")
         stack.kafka.start()
         started.append("kafka")
+    s3 = local_s3()
+    if s3_bucket() is not None:
+        if not s3.running():
+            started.append("s3")
+        start_s3(s3)  # also makes the bucket in an S3Proxy that already runs
     return started
 
 
 def down(stack: Stack, which: list[str] | None = None) -> None:
+    if which is None or "s3" in which:
+        s3 = local_s3()
+        if which is not None or s3.running():
+            log("stopping S3Proxy")
+            s3.stop()
     if which is None or "kafka" in which:
         log("stopping Kafka")
         stack.kafka.stop()
@@ -59,7 +116,7 @@ def prepare(env: dict[str, str]) -> None:
 async def dev(stack: Stack, runners: int) -> int:
     started = up(stack)
     try:
-        env = stack.env()
+        env = service_env(stack)
         prepare(env)
         supervisor = Supervisor(services(env, runners))
         stop = asyncio.Event()
@@ -85,12 +142,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="clipforge-devstack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", choices=["dev", "up", "down", "status", "reset", "fetch"])
+    parser.add_argument("command", choices=["dev", "up", "down", "status", "reset", "fetch", "s3"])
     parser.add_argument(
         "--runners",
         type=int,
         default=int(os.environ.get("RUNNERS", "1")),
         help="plugin-runner replicas for `dev` (default 1, or $RUNNERS)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="S3Proxy's port for `s3` (default $S3_PORT or 9000)"
     )
     args = parser.parse_args(argv)
     stack = Stack.dev()
@@ -98,21 +158,35 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(dev(stack, args.runners))
     if args.command == "up":
         up(stack)
-        prepare(stack.env())
+        prepare(service_env(stack))
         log(f"Postgres: {stack.postgres.url}")
         log(f"Kafka: {stack.kafka.bootstrap}")
+        if s3_bucket() is not None:
+            log(f"S3: {local_s3().endpoint}")
     elif args.command == "down":
         down(stack)
     elif args.command == "status":
-        pg, kf = stack.postgres, stack.kafka
+        pg, kf, s3 = stack.postgres, stack.kafka, local_s3()
         print(f"postgres  {'running' if pg.running() else 'stopped'}  127.0.0.1:{pg.port}  {pg.home}")
         print(f"kafka     {'running' if kf.running() else 'stopped'}  127.0.0.1:{kf.port}  {kf.home}")
+        if s3.running() or s3_bucket() is not None:
+            print(f"s3        {'running' if s3.running() else 'stopped'}  127.0.0.1:{s3.port}  {s3.home}")
     elif args.command == "reset":
+        local_s3().reset()
         stack.kafka.reset()
         stack.postgres.reset()
         log("data deleted")
     elif args.command == "fetch":
         print(kafka.fetch())
+        print(s3proxy.fetch())
+    elif args.command == "s3":
+        s3 = local_s3(args.port)
+        start_s3(s3)
+        log(f"S3Proxy: {s3.endpoint}  bucket {s3.bucket}  (stop it with: make down)")
+        for name, value in s3.env().items():
+            print(f"export {name}={value}")
+        if storage_bucket() is None:
+            print(f"export CLIPFORGE_STORAGE_URL=s3://{s3.bucket}/media")
     return 0
 
 

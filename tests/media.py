@@ -34,15 +34,18 @@ def make_clip(
     variant: int = 0,
     bursts: Sequence[float] = (),
     cuts: Sequence[float] = (),
+    label: str = "",
 ) -> Path:
     """An H.264/AAC MP4 (or audio only) of `seconds`: a picture whose brightness changes every
-    frame, and a 440 Hz tone. Clips differing only in `variant` are different files (uploads
-    are deduplicated by content, and the tests share one database).
+    frame, and a 440 Hz tone. Clips differing only in `variant` or `label` are different files
+    (uploads are deduplicated by content, and the tests share one database).
 
     `bursts`: seconds where 0.4 s of loud white noise starts (the tone is then quieter);
     `cuts`: seconds where the picture switches to a very different one (each shot a colour
     with a slowly drifting stripe pattern, instead of the brightness ramp)."""
     with av.open(str(path), "w") as out:  # every stream is added before the first packet
+        if label:  # a container tag: another file, the same picture and sound
+            out.metadata["comment"] = label
         picture = out.add_stream("libx264", rate=fps) if video else None
         sound = out.add_stream("aac", rate=AUDIO_RATE, layout="mono") if audio else None
         if picture is not None:

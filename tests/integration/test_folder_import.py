@@ -69,7 +69,8 @@ async def test_a_finished_recording_becomes_one_clip(
     assert clip.title == "Ace on Inferno"
     assert clip.file_path == f"/recordings/{watched.name}/Ace on Inferno.mp4", "imported in place"
     assert (clip.resolution, clip.codec, clip.file_size) == ("320x180", "h264", recording.stat().st_size)
-    assert clip.recorded_at is not None and clip.recorded_at.timestamp() == 1_700_000_000, "the file's time"
+    assert clip.recorded_at is not None
+    assert clip.recorded_at.timestamp() == 1_700_000_000, "the file's time"
     assert events == 1, "its clip.captured is in the outbox: the plugins run on it"
 
     assert await importer.scan() == [], "scanning again imports nothing"
@@ -78,7 +79,7 @@ async def test_a_finished_recording_becomes_one_clip(
     (watched / recording.name).rename(moved)
     await importer.scan()
     (again,) = await importer.scan()
-    assert again.clip_id == imported.clip_id and again.reason == "already a clip"
+    assert (again.clip_id, again.reason) == (imported.clip_id, "already a clip")
     (clip,) = await clips_with_sha(sessions, clip.sha256 or "")
     assert clip.file_path == f"/recordings/{watched.name}/sub/renamed.mp4", "the clip follows its file"
 
@@ -123,5 +124,6 @@ async def test_a_folder_outside_the_library_is_copied_into_storage(
     (imported,) = await importer.scan()
     async with sessions() as session:
         clip = await session.get(Clip, imported.clip_id)
-    assert clip is not None and clip.file_path.startswith("/uploads/")
+    assert clip is not None
+    assert clip.file_path.startswith("/uploads/")
     assert (media_dir / clip.file_path.lstrip("/")).read_bytes() == (outside / "Clutch.mkv").read_bytes()

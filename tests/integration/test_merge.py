@@ -157,7 +157,8 @@ async def test_fields_read_from_the_file_fill_only_what_the_client_left_empty(
     applied = await merge(
         sessions, event(clip_id, uuid.uuid4(), ["probe"], result("probe", clip_fields=read))
     )
-    assert applied.clip is not None and applied.clip.duration == 12.5, "the merged row is what was written"
+    assert applied.clip is not None
+    assert applied.clip.duration == 12.5, "the merged row is what was written"
     clip = await stored(sessions, clip_id)
     assert (clip.duration, clip.resolution, clip.codec, clip.file_size) == (12.5, "1280x720", "h264", 4096)
     assert clip.fps == 30.0, "a value the client gave is never overwritten"

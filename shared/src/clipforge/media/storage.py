@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import shutil
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import obstore
 from obstore.store import LocalStore, S3Store
@@ -29,6 +30,7 @@ from obstore.store import LocalStore, S3Store
 from clipforge.media.library import MediaLibrary, OutsideLibrary, key_of
 
 if TYPE_CHECKING:
+    from obstore import ReadableFile
     from obstore.store import ObjectStore
 
     from clipforge.settings import Settings
@@ -135,11 +137,18 @@ class MediaStorage:
             await obstore.delete_async(self.store, keys)
         return len(keys)
 
-    def reader(self, key: str) -> IO[bytes]:
+    @contextlib.contextmanager
+    def reader(self, key: str) -> Iterator[BinaryIO]:
         """A seekable file over the object (for the decoder: it reads headers, not the whole file)."""
         if self.library is not None:
-            return self.library.path_of(key).open("rb")
-        return obstore.open_reader(self.store, key, buffer_size=CHUNK)  # type: ignore[return-value]
+            with self.library.path_of(key).open("rb") as file:
+                yield file
+            return
+        remote = _Remote(obstore.open_reader(self.store, key, buffer_size=CHUNK))
+        try:
+            yield cast(BinaryIO, remote)
+        finally:
+            remote.close()
 
     @contextlib.asynccontextmanager
     async def local_file(self, file_path: str, scratch: Path) -> AsyncIterator[Path | None]:
@@ -163,6 +172,32 @@ class MediaStorage:
         with copy.open("wb") as out:
             for chunk in obstore.get(self.store, key).stream(min_chunk_size=CHUNK):
                 out.write(chunk)
+
+
+class _Remote(io.RawIOBase):
+    """obstore's reader as a plain binary file (it returns its own buffer type; PyAV wants bytes)."""
+
+    def __init__(self, file: ReadableFile) -> None:
+        self.file = file
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return bytes(self.file.read(size if size >= 0 else None))
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self.file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.file.tell()
+
+    def close(self) -> None:
+        self.file.close()
+        super().close()
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import pytest
 
 from clipforge.media.library import MediaLibrary, OutsideLibrary, is_upload, key_of, upload_key
@@ -91,3 +92,19 @@ def test_audio_alone_is_not_a_video(tmp_path: Path) -> None:
 
 def test_a_name_the_filesystem_cannot_hold_is_simply_not_there(library: MediaLibrary) -> None:
     assert library.existing("/clips/" + "x" * 300 + ".mp4") is None
+
+
+@pytest.mark.parametrize("clockwise", [90, 180, 270])
+def test_the_probe_reads_a_phone_video_s_rotation(tmp_path: Path, clockwise: int) -> None:
+    path = tmp_path / "phone.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 32, "yuv420p"
+        stream.set_display_rotation(-clockwise)  # the display matrix counts counter-clockwise
+        for i in range(3):
+            frame = av.VideoFrame(64, 32, "yuv420p")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    assert probe(path)["video"]["rotation"] == clockwise
+    assert probe(make_clip(tmp_path / "flat.mp4"))["video"]["rotation"] == 0

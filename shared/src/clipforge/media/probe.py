@@ -13,6 +13,7 @@ from typing import IO, Any
 import av
 
 KEYFRAME_PACKETS = 600  # packets read to measure the keyframe interval (10 s at 60 fps)
+DECODE_PACKETS = 32  # packets decoded, at most, until the first frame comes out
 
 
 class NotAVideo(ValueError):
@@ -37,6 +38,8 @@ def probe(source: Path | IO[bytes]) -> dict[str, Any]:
             raise NotAVideo("it has no video stream")
         video = container.streams.video[0]
         context = video.codec_context
+        if context is None:
+            raise NotAVideo("its video codec is unknown")
         if not context.width or not context.height:
             raise NotAVideo("its video stream has no picture size")
         duration = (
@@ -57,7 +60,7 @@ def probe(source: Path | IO[bytes]) -> dict[str, Any]:
                 "resolution": f"{context.width}x{context.height}",
                 "average_fps": _seconds(video.average_rate),
                 "real_fps": _seconds(video.guessed_rate or video.base_rate),
-                "rotation": _rotation(video),
+                "rotation": 0,
             },
             "audio": None,
         }
@@ -68,24 +71,37 @@ def probe(source: Path | IO[bytes]) -> dict[str, Any]:
                 "channels": audio.channels,
                 "sample_rate": audio.sample_rate,
             }
-        info["video"]["keyframe_interval_s"] = _keyframe_interval(container, video)
+        interval, first_frame = _keyframes(container, video)
+        info["video"]["keyframe_interval_s"] = interval
+        info["video"]["rotation"] = _rotation(video, first_frame)
     return info
 
 
-def _rotation(video: Any) -> int:
-    """Degrees a player turns the picture (phone videos), from the stream's `rotate` tag."""
-    rotate = str(video.metadata.get("rotate", "0"))
-    return int(rotate) if rotate.lstrip("-").isdigit() else 0
+def _rotation(video: Any, first_frame: Any) -> int:
+    """Degrees a player turns the picture clockwise (phone videos), as ffmpeg's `rotate` tag
+    counts them: the tag, or else the display matrix (counter-clockwise), which PyAV shows on a
+    decoded frame only."""
+    rotate = str(video.metadata.get("rotate", ""))
+    if rotate.lstrip("-").isdigit():
+        return int(rotate) % 360
+    counter_clockwise = getattr(first_frame, "rotation", 0) or 0
+    return int(round(-counter_clockwise)) % 360
 
 
-def _keyframe_interval(container: Any, video: Any) -> float | None:
-    """Mean seconds between keyframes over the first packets (demuxed, not decoded)."""
+def _keyframes(container: Any, video: Any) -> tuple[float | None, Any]:
+    """Mean seconds between keyframes over the first packets (demuxed; only the first frame is
+    decoded, for its display matrix), and that frame."""
     times = []
+    first = None
     for i, packet in enumerate(container.demux(video)):
         if i >= KEYFRAME_PACKETS:
             break
+        if first is None and i < DECODE_PACKETS:
+            try:
+                first = next(iter(packet.decode()), None)
+            except av.FFmpegError:  # a corrupt first packet: the rotation stays unknown (0)
+                first = None
         if packet.is_keyframe and packet.pts is not None and packet.time_base is not None:
             times.append(float(packet.pts * packet.time_base))
-    if len(times) < 2:
-        return None
-    return round((times[-1] - times[0]) / (len(times) - 1), 3)
+    interval = round((times[-1] - times[0]) / (len(times) - 1), 3) if len(times) >= 2 else None
+    return interval, first

@@ -84,8 +84,8 @@ def _rotation(video: Any, first_frame: Any) -> int:
     rotate = str(video.metadata.get("rotate", ""))
     if rotate.lstrip("-").isdigit():
         return int(rotate) % 360
-    counter_clockwise = getattr(first_frame, "rotation", 0) or 0
-    return int(round(-counter_clockwise)) % 360
+    counter_clockwise: float = getattr(first_frame, "rotation", 0) or 0
+    return round(-counter_clockwise) % 360
 
 
 def _keyframes(container: Any, video: Any) -> tuple[float | None, Any]:

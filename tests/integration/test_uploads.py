@@ -8,6 +8,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,8 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clipforge.db.models import Clip, DeletedClip
-from clipforge.media.library import artifact_key, upload_key
-from clipforge.media.purge import purge
+from clipforge.media.library import INCOMING, artifact_key, upload_key
+from clipforge.media.purge import drop_stale_incoming, purge
 from clipforge.media.storage import MediaStorage
 from clipforge.settings import Settings
 from clipforge_devstack.s3proxy import LocalS3
@@ -260,3 +261,12 @@ async def test_files_a_delete_could_not_remove_are_swept_later(
     assert await storage.stat(key) is None
     assert not {k for k in await stored_files(storage) if k.startswith(f"artifacts/{clip_id}")}
     assert await purge(sessions, storage, clip_ids=[clip_id]) == 0, "done once"
+
+
+async def test_an_upload_an_api_died_holding_is_dropped_later(storage: MediaStorage) -> None:
+    fresh, stale = f"{INCOMING}/{uuid.uuid4().hex}", f"{INCOMING}/{uuid.uuid4().hex}"
+    for key in (fresh, stale):
+        await obstore.put_async(storage.store, key, b"half a video")
+    assert await drop_stale_incoming(storage, older_than=timedelta(hours=1)) == 0, "one in progress stays"
+    assert await drop_stale_incoming(storage, older_than=timedelta(0)) >= 2
+    assert await storage.stat(f"/{stale}") is None

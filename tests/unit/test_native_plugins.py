@@ -164,3 +164,23 @@ def test_the_committed_plugin_json_schema_is_current_and_the_example_fits_it() -
     manifest = json.loads((folder / "clip_quality" / "plugin.json").read_text())
     assert list(Draft202012Validator(schema).iter_errors(manifest)) == []
     assert list(Draft202012Validator(schema).iter_errors({**manifest, "executable": "../../bin/sh"}))
+
+
+async def test_a_native_plugin_reads_the_clip_s_file_and_writes_artifacts(tmp_path: Path) -> None:
+    """The request names a readable local file (`media_path`) and a folder for what the plugin
+    makes (`artifacts_dir`), as Python plugins get them: here a shell script counts the file's
+    bytes and writes a note beside the clip."""
+    media = tmp_path / "clip.mp4"
+    media.write_bytes(b"x" * 1234)
+    out = tmp_path / "artifacts"
+    out.mkdir()
+    script = """read request
+media=$(printf '%s' "$request" | sed 's/.*"media_path": *"\\([^"]*\\)".*/\\1/')
+out=$(printf '%s' "$request" | sed 's/.*"artifacts_dir": *"\\([^"]*\\)".*/\\1/')
+echo seen > "$out/note.txt"
+echo "{\\"result\\": {\\"bytes\\": $(wc -c < "$media")}}"
+"""
+    clip = {"title": "t", "metadata": {}, "media_path": str(media), "artifacts_dir": str(out)}
+    result = await plugin(native(tmp_path, script)).on_clip_captured(clip)
+    assert result == {"bytes": 1234}
+    assert (out / "note.txt").read_text() == "seen\n"

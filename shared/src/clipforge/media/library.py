@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 UPLOADS = "uploads"  # the part of the library clipforge writes itself (and deletes with the clip)
+INCOMING = f"{UPLOADS}/.incoming"  # uploads being received, before they are checked and named
 ARTIFACTS = "artifacts"  # what plugins derive from a clip (posters, storyboards), deleted with it
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import obstore
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clipforge.db.models import Clip, DeletedClip
-from clipforge.media.library import artifacts_prefix
+from clipforge.media.library import INCOMING, artifacts_prefix
 from clipforge.media.storage import MediaStorage
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,21 @@ async def purge(
     return len(purged)
 
 
+async def drop_stale_incoming(storage: MediaStorage, older_than: timedelta = timedelta(hours=1)) -> int:
+    """Delete uploads an API process died holding (received, never moved to their key). An
+    incoming object exists only once its upload is whole, and lives seconds, so an hour is safe."""
+    cutoff = datetime.now(UTC) - older_than
+    stale = [
+        meta["path"]
+        async for batch in obstore.list(storage.store, INCOMING + "/")
+        for meta in batch
+        if meta["last_modified"] < cutoff
+    ]
+    for key in stale:
+        await storage.delete(key)
+    return len(stale)
+
+
 async def sweep(
     sessions: async_sessionmaker[AsyncSession], storage: MediaStorage, *, every_s: float = 60.0
 ) -> None:
@@ -74,5 +90,6 @@ async def sweep(
         try:
             while await purge(sessions, storage, older_than=timedelta(seconds=every_s)) > 0:
                 pass
+            await drop_stale_incoming(storage)
         except Exception:
             log.warning("media purge sweep failed; next in %.0f s", every_s, exc_info=True)

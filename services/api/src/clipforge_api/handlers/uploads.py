@@ -26,7 +26,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 
 from clipforge.db.models import Clip
-from clipforge.media.library import UPLOADS, upload_key
+from clipforge.media.library import INCOMING, upload_key
 from clipforge.media.probe import NotAVideo, probe
 from clipforge.media.storage import MediaStorage
 from clipforge_api.form_stream import BadForm, Event, Part, form_events, part_data
@@ -96,7 +96,7 @@ async def _receive(request: Request, storage: MediaStorage) -> Received:
             if event.name == "file" and event.filename is not None:
                 if received is not None:
                     raise _invalid("file", "exactly one file per upload")
-                received = Received(f"{UPLOADS}/.incoming/{uuid.uuid4().hex}", event.filename)
+                received = Received(f"{INCOMING}/{uuid.uuid4().hex}", event.filename)
                 await storage.put_stream(received.key, _hashed(part_data(events), received))
             elif event.name in FIELDS:
                 fields.setdefault(event.name, []).append(await _field_value(events, event.name))

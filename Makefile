@@ -68,6 +68,7 @@ test: deps lint typecheck  ## everything: lint, types, unit, integration and end
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: deps  ## the benchmark: ratios against same-run baselines (STAGES=..., BENCH_PROFILE=api,...)
+	@scripts/bootstrap-system.sh --bench
 	BENCH_PROFILE=$(BENCH_PROFILE) $(PY) -m bench $(STAGES)
 
 clean:  ## remove the virtualenv and tool caches (not the server data: see reset)

@@ -1,6 +1,6 @@
 """`make bench`: every stage against its baseline, measured in the same run on the same servers.
 
-`python -m bench [stage ...]` runs some stages only (ingest, e2e, scale, worker, merge); the
+`python -m bench [stage ...]` runs some stages only (ingest, e2e, scale, worker, merge, media); the
 results file is written only by a full run."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench import ingest, merge, pipeline, worker
+from bench import ingest, media, merge, pipeline, worker
 from bench.harness import Harness, servers
 from bench.report import machine, table
 
@@ -23,6 +23,7 @@ STAGES: dict[str, Callable[[Harness], Awaitable[dict[str, float]]]] = {
     "scale": pipeline.scale,
     "worker": worker.run,
     "merge": merge.run,
+    "media": media.run,
 }
 SERVICES = ("api", "plugin-runner", "metadata")
 

@@ -11,6 +11,7 @@ GOALS: dict[str, tuple[str, float]] = {
     "e2e_p99_ms": ("<=", 100.0),
     "worker_ratio_vs_raw_kafka": (">=", 0.5),
     "merge_ratio_vs_raw": (">=", 0.7),
+    "media_ratio_vs_ffmpeg_cli": (">=", 1.0),
 }
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages clipforge's local stack needs, where they are missing:
-# Postgres 15 server binaries, Java 17 and Maven (for the Kafka broker). Debian/Ubuntu, as root.
+# Postgres 15 server binaries, Java 17 and Maven (for the Kafka and S3Proxy jars); with --bench
+# also the ffmpeg command line (the bench's media baseline). Debian/Ubuntu, as root.
 set -euo pipefail
 
 need=()
@@ -10,6 +11,9 @@ command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v runuser >/dev/null || need+=(util-linux)
 command -v cargo >/dev/null || [ -x "$HOME/.cargo/bin/cargo" ] || need+=(cargo)
+if [ "${1:-}" = "--bench" ]; then
+  command -v ffmpeg >/dev/null || need+=(ffmpeg)
+fi
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -83,6 +83,7 @@ class HighlightDetector(PluginBase):
             author="clipforge",
             plugin_type="python",
             enabled_by_default=True,
+            timeout_s=120,  # a long recording takes longer
         )
 
     def on_clip_captured(self, clip_data: ClipData) -> dict[str, Any]:
@@ -96,7 +97,7 @@ class HighlightDetector(PluginBase):
 def detect(path: Path, config: HighlightConfig) -> dict[str, Any]:
     """The plugin's result for the media file at `path`; a `ValueError` saying why when it cannot
     be read (never naming the path)."""
-    audio_db, audio_start, frame_times, diffs = _read(path, config.analyze_picture)
+    audio_db, audio_start, frame_times, diffs, damaged = _read(path, config.analyze_picture)
     moments: list[Moment] = []
     analyzed: list[str] = []
     baseline: float | None = None
@@ -115,6 +116,7 @@ def detect(path: Path, config: HighlightConfig) -> dict[str, Any]:
         "highlight_count": len(kept),
         "baseline_db": round(baseline, 1) if baseline is not None else None,
         "analyzed": analyzed,
+        "damaged_packets": damaged,
     }
 
 
@@ -233,10 +235,11 @@ class FrameDiffs:
         self.previous = gray
 
 
-def _read(path: Path, picture: bool) -> tuple[Floats | None, float, Floats | None, Floats | None]:
+def _read(path: Path, picture: bool) -> tuple[Floats | None, float, Floats | None, Floats | None, int]:
     """One pass over the file, demuxing only the streams analysed: the audio's window levels
-    (None without an audio stream) and when its first window starts, and with `picture` the
-    frame times and differences (None without a video stream)."""
+    (None without an audio stream) and when its first window starts, with `picture` the frame
+    times and differences (None without a video stream), and how many packets were damaged
+    (skipped, or where a file cut short ends)."""
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError) as exc:
@@ -257,24 +260,38 @@ def _read(path: Path, picture: bool) -> tuple[Floats | None, float, Floats | Non
         frames = FrameDiffs() if video is not None else None
         audio_start: float | None = None
         wanted = [s for s in (audio, video) if s is not None]
-        try:
-            for packet in container.demux(wanted) if wanted else ():
-                for frame in packet.decode():
-                    if isinstance(frame, av.AudioFrame) and loudness is not None:
-                        if audio_start is None:
-                            audio_start = max(0.0, (frame.time or 0.0) - origin)
-                        for chunk in resampler.resample(frame):
-                            loudness.feed(np.asarray(chunk.to_ndarray(), np.float32).reshape(-1))
-                    elif isinstance(frame, av.VideoFrame) and frames is not None:
-                        frames.feed(frame, max(0.0, float(frame.time or 0.0) - origin))
-            if loudness is not None and audio_start is not None:
-                for chunk in resampler.resample(None):
-                    loudness.feed(np.asarray(chunk.to_ndarray(), np.float32).reshape(-1))
-        except av.FFmpegError as exc:
-            raise ValueError(f"the clip's file cannot be decoded ({type(exc).__name__})") from None
+        damaged = 0
+        packets = iter(container.demux(wanted) if wanted else ())
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.FFmpegError:  # the file ends early (cut short): what came before still counts
+                damaged += 1
+                break
+            try:
+                decoded = packet.decode()
+            except av.FFmpegError:  # a corrupt packet: skipped, as ffmpeg's command line does
+                damaged += 1
+                continue
+            for frame in decoded:
+                if isinstance(frame, av.AudioFrame) and loudness is not None:
+                    if audio_start is None:
+                        audio_start = max(0.0, (frame.time or 0.0) - origin)
+                    for chunk in resampler.resample(frame):
+                        loudness.feed(np.asarray(chunk.to_ndarray(), np.float32).reshape(-1))
+                elif isinstance(frame, av.VideoFrame) and frames is not None:
+                    frames.feed(frame, max(0.0, float(frame.time or 0.0) - origin))
+        if loudness is not None and audio_start is not None:
+            for chunk in resampler.resample(None):
+                loudness.feed(np.asarray(chunk.to_ndarray(), np.float32).reshape(-1))
+        if damaged and audio_start is None and not (frames and frames.times):
+            raise ValueError(f"the clip's file cannot be decoded ({damaged} damaged packets, none readable)")
     return (
         loudness.db() if loudness is not None else None,
         audio_start or 0.0,
         np.array(frames.times) if frames is not None else None,
         np.array(frames.diffs) if frames is not None else None,
+        damaged,
     )

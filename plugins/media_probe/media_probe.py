@@ -31,6 +31,7 @@ class MediaProbe(PluginBase):
             author="clipforge",
             plugin_type="python",
             enabled_by_default=True,
+            timeout_s=30,  # a long recording takes longer
         )
 
     def on_clip_captured(self, clip_data: Any) -> dict[str, Any]:
@@ -40,7 +41,7 @@ class MediaProbe(PluginBase):
         try:
             info = probe(Path(media_path))
         except NotAVideo as exc:
-            raise ValueError(f"the clip's file is {exc}") from None
+            raise ValueError(f"the clip's file cannot be read: {exc}") from None
         read = {
             "duration": info["duration"],
             "fps": info["video"]["average_fps"],

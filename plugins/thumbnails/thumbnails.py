@@ -74,6 +74,7 @@ class Thumbnails(PluginBase):
             author="clipforge",
             plugin_type="python",
             enabled_by_default=True,
+            timeout_s=60,  # a long recording takes longer
         )
 
     def on_clip_captured(self, clip_data: Any) -> dict[str, Any]:

@@ -25,9 +25,10 @@ from tests.servers import Servers, fresh_database
 pytestmark = pytest.mark.e2e
 
 
-async def test_no_generated_request_gets_a_server_error(servers: Servers) -> None:
+async def test_no_generated_request_gets_a_server_error(servers: Servers, tmp_path: Path) -> None:
     port = free_port()
     env = {
+        "CLIPFORGE_MEDIA_DIR": str(tmp_path / "media"),
         "DATABASE_URL": await fresh_database(servers.database_url),
         "KAFKA_BOOTSTRAP_SERVERS": servers.kafka_bootstrap,
         "API_PORT": str(port),

@@ -270,3 +270,20 @@ async def test_an_upload_an_api_died_holding_is_dropped_later(storage: MediaStor
     assert await drop_stale_incoming(storage, older_than=timedelta(hours=1)) == 0, "one in progress stays"
     assert await drop_stale_incoming(storage, older_than=timedelta(0)) >= 2
     assert await storage.stat(f"/{stale}") is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "reason"),
+    [
+        ({}, b"", 415, "multipart/form-data"),
+        ({"Content-Type": "application/json"}, b"{}", 415, "multipart/form-data"),
+        ({"Content-Type": "multipart/form-data; boundary=x"}, b"--x\r\nnot a part", 400, ""),
+        ({"Content-Type": "multipart/form-data; boundary=x"}, b"--x--\r\n", 422, "file"),
+    ],
+)
+async def test_a_body_that_is_not_an_upload_form_is_refused_with_the_reason(
+    api: httpx.AsyncClient, headers: dict[str, str], body: bytes, status: int, reason: str
+) -> None:
+    response = await api.post(UPLOAD, headers=headers, content=body)
+    assert response.status_code == status, response.text
+    assert reason in response.text

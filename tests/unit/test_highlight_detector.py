@@ -14,7 +14,7 @@ from highlight_detector import HighlightConfig, HighlightDetector, picture_momen
 from clipforge.events import PluginRunStatus
 from clipforge.sdk import PluginContext, SkipClip
 from clipforge_plugin_runner.execution import run_captured_hook
-from tests.media import make_clip
+from tests.media import corrupted, make_clip
 
 BURSTS = (1.0, 2.5, 4.0)
 CUTS = (1.5, 3.0)
@@ -93,7 +93,13 @@ def test_an_audio_only_file_works(clips: dict[str, Path]) -> None:
 
 def test_a_video_without_audio_has_no_loud_moments_and_is_no_error(clips: dict[str, Path]) -> None:
     result = detect(clips["silent_video"])
-    assert result == {"highlights": [], "highlight_count": 0, "baseline_db": None, "analyzed": []}
+    assert result == {
+        "highlights": [],
+        "highlight_count": 0,
+        "baseline_db": None,
+        "analyzed": [],
+        "damaged_packets": 0,
+    }
     with_picture = detect(clips["silent_video"], analyze_picture=True)
     assert with_picture["analyzed"] == ["picture"]
     assert [h["kind"] for h in with_picture["highlights"]] == ["scene_cut"]
@@ -192,3 +198,13 @@ def test_metadata_declares_its_config_schema() -> None:
         "min_gap_s",
     }
     assert all(p.get("description") for p in schema["properties"].values())
+
+
+def test_damaged_packets_are_skipped_not_fatal(tmp_path: Path) -> None:
+    """Corrupt frames mid-stream: what decodes still counts, as with ffmpeg's command line."""
+    whole = make_clip(tmp_path / "whole.mp4", seconds=4, width=160, height=90, bursts=(0.5,), variant=9)
+    broken = corrupted(whole, tmp_path / "broken.mp4")
+    result = detect(broken)
+    assert result["damaged_packets"] > 0
+    assert result["analyzed"] == ["audio"]
+    assert any(abs(h["timestamp"] - 0.5) <= 0.5 for h in result["highlights"]), "the burst before the damage"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from clipforge.events import PluginRunStatus
-from clipforge.sdk import PluginBase, PluginMetadata
+from clipforge.sdk import ClipData, PluginBase, PluginMetadata
 from clipforge_plugin_runner.discovery import builtin_plugin_dir, scan_folder
 from clipforge_plugin_runner.execution import run_captured_hook
 from clipforge_plugin_runner.native import NativeManifest, NativePlugin, NativePluginError, read_manifest
@@ -180,7 +180,7 @@ out=$(printf '%s' "$request" | sed 's/.*"artifacts_dir": *"\\([^"]*\\)".*/\\1/')
 echo seen > "$out/note.txt"
 echo "{\\"result\\": {\\"bytes\\": $(wc -c < "$media")}}"
 """
-    clip = {"title": "t", "metadata": {}, "media_path": str(media), "artifacts_dir": str(out)}
+    clip = ClipData(title="t", metadata={}, media_path=str(media), artifacts_dir=str(out))
     result = await plugin(native(tmp_path, script)).on_clip_captured(clip)
     assert result == {"bytes": 1234}
     assert (out / "note.txt").read_text() == "seen\n"

@@ -15,6 +15,7 @@ from sqlalchemy import exc as sa_exc
 
 from clipforge.faults import is_transient
 from clipforge.storable import value_problem
+from clipforge_api.form_stream import BadForm, NotMultipart
 from clipforge_api.handlers.uploads import AlreadyUploaded, NotAVideoUpload
 from clipforge_api.responses import RETRY_AFTER_S
 from clipforge_api.unit_of_work import Conflict, Invalid, NotFound
@@ -78,6 +79,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Invalid)
     async def invalid_against_state(request: Request, exc: Invalid) -> JSONResponse:
         return JSONResponse({"detail": exc.entries}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(BadForm)
+    async def bad_form(request: Request, exc: BadForm) -> JSONResponse:
+        code = 415 if isinstance(exc, NotMultipart) else 400
+        return JSONResponse({"detail": str(exc)}, code)
 
     @app.exception_handler(NotAVideoUpload)
     async def not_a_video(request: Request, exc: NotAVideoUpload) -> JSONResponse:

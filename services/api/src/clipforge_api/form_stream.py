@@ -16,7 +16,11 @@ from starlette.requests import Request
 
 
 class BadForm(ValueError):
-    """The body is not the multipart form it claims to be."""
+    """The body is not the multipart form it claims to be (a 400)."""
+
+
+class NotMultipart(BadForm):
+    """The body is not multipart/form-data at all (a 415)."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ Event = Part | bytes | None
 def boundary_of(request: Request) -> bytes:
     kind, options = parse_options_header(request.headers.get("content-type", ""))
     if kind != b"multipart/form-data" or not options.get(b"boundary"):
-        raise BadForm("the body must be multipart/form-data with a boundary")
+        raise NotMultipart("the body must be multipart/form-data with a boundary")
     return options[b"boundary"]
 
 

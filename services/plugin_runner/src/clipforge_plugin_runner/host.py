@@ -105,7 +105,8 @@ class PluginHost:
             await self._cannot_load(state.name, scrub_text(f"{type(exc).__name__}: {exc}"))
             return
         version = found.metadata.version if found.metadata else "0.0.0"
-        timeout = float(state.config.get("timeout_s", self.default_timeout))
+        declared = found.metadata.timeout_s if found.metadata else None
+        timeout = float(state.config.get("timeout_s", declared or self.default_timeout))
         self.loaded[state.name] = Loaded(plugin, state.name, version, timeout)
         self.unloadable.pop(state.name, None)
         await self.registry.record_error(state.name, None)

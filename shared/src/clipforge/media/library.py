@@ -15,6 +15,9 @@ INCOMING = f"{UPLOADS}/.incoming"  # uploads being received, before they are che
 ARTIFACTS = "artifacts"  # what plugins derive from a clip (posters, storyboards), deleted with it
 
 
+NAME_MAX = 255  # bytes of one file or folder name, on every common filesystem and in S3 keys
+
+
 class OutsideLibrary(ValueError):
     """The path names something outside the media library."""
 
@@ -36,6 +39,8 @@ def key_of(file_path: str) -> str:
     key = PurePosixPath(file_path.lstrip("/")).as_posix()
     if key in ("", "."):
         raise OutsideLibrary(f"{file_path!r} names no file")
+    if any(len(part.encode()) > NAME_MAX for part in key.split("/")):
+        raise OutsideLibrary(f"a name in {file_path!r} is longer than {NAME_MAX} bytes")
     return key
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import obstore
+from obstore.exceptions import InvalidPathError
 from obstore.store import LocalStore, S3Store
 
 from clipforge.media.library import MediaLibrary, OutsideLibrary, key_of
@@ -95,6 +96,8 @@ class MediaStorage:
             key = self.key(file_path)
             meta = await obstore.head_async(self.store, key)
         except (OutsideLibrary, FileNotFoundError, NotADirectoryError, IsADirectoryError, ValueError):
+            return None
+        except InvalidPathError:  # a name the store cannot hold
             return None
         except OSError:  # a name the filesystem cannot hold
             return None

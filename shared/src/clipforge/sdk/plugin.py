@@ -107,6 +107,13 @@ class PluginMetadata(PluginDescription):
     enabled_by_default: bool = Field(
         False, description="Enable when first discovered (built-ins); others wait for the API"
     )
+    timeout_s: float | None = Field(
+        None,
+        gt=0,
+        le=300,
+        description="its time limit per hook unless configured (its `timeout_s` configuration key); "
+        "default CLIPFORGE_PLUGIN_TIMEOUT_S. For plugins whose work grows with the clip's length",
+    )
 
 
 RUNNER_CONFIG_KEYS = frozenset({"timeout_s"})

@@ -74,6 +74,41 @@ class Settings(BaseSettings):
 
     merge_batch_size: int = Field(200, ge=1, le=5000, validation_alias=_env("METADATA_BATCH_SIZE"))
 
+    # --- Kafka credentials (SASL, TLS): every service, and the devstack's broker by default.
+    kafka_security_protocol: str = Field(
+        "PLAINTEXT",
+        pattern="^(PLAINTEXT|SASL_PLAINTEXT|SASL_SSL|SSL)$",
+        validation_alias=_env("KAFKA_SECURITY_PROTOCOL"),
+    )
+    kafka_sasl_mechanism: str = Field(
+        "SCRAM-SHA-256",
+        pattern="^(PLAIN|SCRAM-SHA-256|SCRAM-SHA-512)$",
+        validation_alias=_env("KAFKA_SASL_MECHANISM"),
+    )
+    kafka_username: str = Field("", validation_alias=_env("KAFKA_USERNAME"))
+    kafka_password: SecretStr = Field(SecretStr(""), validation_alias=_env("KAFKA_PASSWORD"))
+    kafka_ssl_cafile: str = Field("", validation_alias=_env("KAFKA_SSL_CAFILE"))
+
+    # --- API keys, browsers.
+    # An admin key the stack makes sure exists at start (32+ characters), for scripts and CI.
+    admin_key: SecretStr = Field(SecretStr(""), validation_alias=_env("CLIPFORGE_ADMIN_KEY"))
+    cors_origins: str = Field("", validation_alias=_env("CLIPFORGE_CORS_ORIGINS"))  # comma-separated
+    public_docs: bool = Field(False, validation_alias=_env("CLIPFORGE_PUBLIC_DOCS"))
+    auth_failures_per_minute: int = Field(
+        30, ge=1, le=100_000, validation_alias=_env("CLIPFORGE_AUTH_FAILURES_PER_MINUTE")
+    )
+
+    # --- Plugin isolation: plugins run in host processes of their own, with none of these settings.
+    plugin_user: str = Field(
+        "nobody", validation_alias=_env("CLIPFORGE_PLUGIN_USER")
+    )  # when the runner is root
+    plugin_memory_mb: int = Field(
+        2048, ge=64, le=1_048_576, validation_alias=_env("CLIPFORGE_PLUGIN_MEMORY_MB")
+    )
+    plugin_cpu_s: int = Field(600, ge=1, le=86_400, validation_alias=_env("CLIPFORGE_PLUGIN_CPU_S"))
+    plugin_max_files: int = Field(256, ge=16, le=65_536, validation_alias=_env("CLIPFORGE_PLUGIN_MAX_FILES"))
+    plugin_max_procs: int = Field(64, ge=1, le=65_536, validation_alias=_env("CLIPFORGE_PLUGIN_MAX_PROCS"))
+
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
     instance: str = Field(
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",

@@ -14,15 +14,18 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+from bench.http_load import BENCH_KEY
 from bench.polling import until
+from clipforge.settings import Settings
+from clipforge_devstack.kafka import ADMIN, KafkaCredentials
 from clipforge_devstack.paths import free_port
-from clipforge_devstack.stack import Stack, python_service
+from clipforge_devstack.stack import Stack, python_service, service_env
 from clipforge_devstack.supervisor import Service, Supervisor
 
 PLUGINS = Path(__file__).parent / "plugins"
@@ -36,13 +39,21 @@ flame graph per process and stage in bench/profiles/."""
 @dataclass
 class Harness:
     env: dict[str, str]
+    """What every service is given, but its Kafka login."""
     api_port: int
     log: TextIO
+    kafka_users: KafkaCredentials | None = None
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
 
+    def admin_env(self) -> dict[str, str]:
+        """`env`, logged in to Kafka as the super user (the bench's own Kafka clients)."""
+        return {**self.env, **(self.kafka_users.env_for(ADMIN) if self.kafka_users else {})}
+
     @property
-    def bootstrap(self) -> str:
-        return self.env["KAFKA_BOOTSTRAP_SERVERS"]
+    def kafka(self) -> Settings:
+        """The bench's own Kafka clients' settings (`clipforge.messaging.kafka_options`)."""
+        env: dict[str, Any] = self.admin_env()
+        return Settings(**env)
 
     @property
     def dsn(self) -> str:
@@ -59,7 +70,7 @@ class Harness:
             "plugin-runner": "clipforge_plugin_runner",
             "metadata": "clipforge_metadata",
         }
-        return python_service(name, module[name], self.env, replicas)
+        return python_service(name, module[name], service_env(name, self.env, self.kafka_users), replicas)
 
     @contextlib.asynccontextmanager
     async def running(self, *services: Service) -> AsyncIterator[Supervisor]:
@@ -189,15 +200,17 @@ def servers(log: TextIO) -> Iterator[Harness]:
             "API_PORT": str(api_port),
             "LOG_LEVEL": "WARNING",
             "CLIPFORGE_PLUGIN_DIRS": str(PLUGINS),
+            "CLIPFORGE_ADMIN_KEY": BENCH_KEY,
         }
+        harness = Harness(env, api_port, log, stack.kafka_users())
         subprocess.run(
-            [sys.executable, "-m", "clipforge.admin", "init"],
-            env={**os.environ, **env},
+            [sys.executable, "-m", "clipforge.admin", "init", *(["--acls"] if harness.kafka_users else [])],
+            env={**os.environ, **harness.admin_env()},
             check=True,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        yield Harness(env, api_port, log)
+        yield harness
     finally:
         stack.kafka.reset()
         stack.postgres.reset()

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+BENCH_KEY = f"cf_bench-admin-{secrets.token_hex(16)}"
+"""The bench's admin key: the API under test is started with it (CLIPFORGE_ADMIN_KEY)."""
 
 
 class Connection:
@@ -22,6 +26,7 @@ class Connection:
     async def post_json(self, path: str, body: bytes) -> tuple[int, bytes]:
         self.writer.write(
             f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {BENCH_KEY}\r\n"
             f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body
         )

@@ -15,14 +15,16 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from bench.polling import until
+from clipforge.messaging import kafka_options
+from clipforge.settings import Settings
 
 
-async def skip_backlog(bootstrap: str, group: str, topic: str) -> None:
+async def skip_backlog(kafka: Settings, group: str, topic: str) -> None:
     """Commit `group`'s offsets at the end of `topic`, so a stage starts on its own events only.
 
     Kafka takes offsets from outside a group only while it has no members, and a member that
     just stopped may linger until its session times out: wait for the group to be empty."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_options(kafka))
     await admin.start()
     try:
 
@@ -35,7 +37,7 @@ async def skip_backlog(bootstrap: str, group: str, topic: str) -> None:
         partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
     finally:
         await admin.close()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_options(kafka), group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -44,8 +46,8 @@ async def skip_backlog(bootstrap: str, group: str, topic: str) -> None:
         await consumer.stop()
 
 
-async def create_topic(bootstrap: str, name: str, partitions: int) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def create_topic(kafka: Settings, name: str, partitions: int) -> None:
+    admin = AIOKafkaAdminClient(**kafka_options(kafka))
     await admin.start()
     try:
         with contextlib.suppress(TopicAlreadyExistsError):
@@ -54,10 +56,8 @@ async def create_topic(bootstrap: str, name: str, partitions: int) -> None:
         await admin.close()
 
 
-async def produce(bootstrap: str, topic: str, messages: Iterable[tuple[str, bytes]]) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=256 * 1024
-    )
+async def produce(kafka: Settings, topic: str, messages: Iterable[tuple[str, bytes]]) -> None:
+    producer = AIOKafkaProducer(**kafka_options(kafka), acks="all", linger_ms=5, max_batch_size=256 * 1024)
     await producer.start()
     try:
         futures = [await producer.send(topic, value, key=key.encode()) for key, value in messages]
@@ -94,11 +94,11 @@ class Watch:
 
 
 @contextlib.asynccontextmanager
-async def watching(bootstrap: str, topic: str, key_field: str = "clip_id") -> AsyncIterator[Watch]:
+async def watching(kafka: Settings, topic: str, key_field: str = "clip_id") -> AsyncIterator[Watch]:
     """Read `topic` from its current end in the background, noting when each key first shows."""
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **kafka_options(kafka),
         auto_offset_reset="latest",
         enable_auto_commit=False,
         fetch_max_wait_ms=5,

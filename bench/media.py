@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from thumbnails import Thumbnails
 
 from bench.harness import Harness
+from bench.http_load import BENCH_KEY
 from bench.kafka_tools import skip_backlog
 from bench.polling import until
 from bench.report import table
@@ -387,13 +388,16 @@ async def clips_per_minute(h: Harness, clips: int = PIPELINE_CLIPS) -> dict[str,
             flush=True,
         )
         await h.only_enabled(*MEDIA_PLUGINS)
-        await skip_backlog(h.bootstrap, "plugin-runner", Topics.CLIP_CAPTURED)
-        await skip_backlog(h.bootstrap, "metadata", Topics.CLIP_PROCESSED)
+        await skip_backlog(h.kafka, "plugin-runner", Topics.CLIP_CAPTURED)
+        await skip_backlog(h.kafka, "metadata", Topics.CLIP_PROCESSED)
         url = f"http://127.0.0.1:{h.api_port}/api/v1/clips/upload"
         services = [_service(h, name, media_dir) for name in SERVICES]
         conn = await asyncpg.connect(h.dsn)
         try:
-            async with h.running(*services), httpx.AsyncClient(timeout=120) as client:
+            async with (
+                h.running(*services),
+                httpx.AsyncClient(timeout=120, headers={"Authorization": f"Bearer {BENCH_KEY}"}) as client,
+            ):
                 warm = await _upload(client, url, paths[:1])  # plugin code, decoders, connections
                 await _all_final(conn, warm.ids)
                 started = time.monotonic()

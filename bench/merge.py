@@ -38,7 +38,7 @@ def _result() -> PluginResult:
 
 
 async def _ours(h: Harness, ids: list[uuid.UUID]) -> float:
-    await skip_backlog(h.bootstrap, "metadata", Topics.CLIP_PROCESSED)
+    await skip_backlog(h.kafka, "metadata", Topics.CLIP_PROCESSED)
     events = []
     for clip_id in ids:
         run = uuid.uuid4()
@@ -46,9 +46,9 @@ async def _ours(h: Harness, ids: list[uuid.UUID]) -> float:
             clip_id=clip_id, source_event_id=run, runner="bench", due=["bench_noop"], results=[_result()]
         )
         events.append((str(clip_id), encode(event)))
-    await produce(h.bootstrap, Topics.CLIP_PROCESSED, events)
+    await produce(h.kafka, Topics.CLIP_PROCESSED, events)
     keys = [str(i) for i in ids]
-    async with watching(h.bootstrap, Topics.CLIP_ENRICHED) as watch, h.running(h.service("metadata")):
+    async with watching(h.kafka, Topics.CLIP_ENRICHED) as watch, h.running(h.service("metadata")):
         if missing := await watch.until(keys, timeout=180):
             raise RuntimeError(f"metadata left {missing} results unmerged")
         return watch.rate(keys)

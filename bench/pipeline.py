@@ -50,8 +50,8 @@ def _hop_ms(ids: dict[str, float], start: Watch | None, end: Watch) -> float:
 
 async def _start_fresh(h: Harness) -> None:
     """Runners and metadata start on the events sent from now on, not on earlier stages'."""
-    await skip_backlog(h.bootstrap, "plugin-runner", Topics.CLIP_CAPTURED)
-    await skip_backlog(h.bootstrap, "metadata", Topics.CLIP_PROCESSED)
+    await skip_backlog(h.kafka, "plugin-runner", Topics.CLIP_CAPTURED)
+    await skip_backlog(h.kafka, "metadata", Topics.CLIP_PROCESSED)
 
 
 def _holds(samples: list[tuple[float, float]], missing: int) -> bool:
@@ -72,9 +72,9 @@ async def latency_and_capacity(h: Harness) -> dict[str, float]:
     await _start_fresh(h)
     async with (
         h.running(h.service("api"), h.service("plugin-runner"), h.service("metadata")),
-        watching(h.bootstrap, Topics.CLIP_CAPTURED) as captured,
-        watching(h.bootstrap, Topics.CLIP_PROCESSED) as processed,
-        watching(h.bootstrap, Topics.CLIP_ENRICHED) as enriched,
+        watching(h.kafka, Topics.CLIP_CAPTURED) as captured,
+        watching(h.kafka, Topics.CLIP_PROCESSED) as processed,
+        watching(h.kafka, Topics.CLIP_ENRICHED) as enriched,
     ):
         await _load(h, enriched, 50, 3)  # warm-up: connections, plugin code, caches
         sent, missing = await _load(h, enriched, RATE, SECONDS)
@@ -107,7 +107,7 @@ async def _drain_with_runners(h: Harness, runners: int) -> float:
         )
         await h.outbox_drained()
         async with (
-            watching(h.bootstrap, Topics.CLIP_ENRICHED) as watch,
+            watching(h.kafka, Topics.CLIP_ENRICHED) as watch,
             h.running(h.service("plugin-runner", replicas=runners)),
         ):
             missing = await watch.until(result.ids, timeout=120)

@@ -2,7 +2,8 @@
 as plugin-runner (idempotent producer, acks=all, offsets committed after the sends are
 acknowledged), doing the least a worker must: decode each event, encode an answer.
 
-`python -m bench.raw_kafka BOOTSTRAP GROUP IN_TOPIC OUT_TOPIC COUNT` exits after COUNT events."""
+`python -m bench.raw_kafka GROUP IN_TOPIC OUT_TOPIC COUNT` exits after COUNT events; it finds
+Kafka, and logs in, as the services do (KAFKA_BOOTSTRAP_SERVERS, KAFKA_USERNAME, ...)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,19 @@ import sys
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from clipforge.messaging import kafka_options
+from clipforge.settings import Settings
 
-async def main(bootstrap: str, group: str, source: str, target: str, count: int) -> None:
+
+async def main(kafka: Settings, group: str, source: str, target: str, count: int) -> None:
     consumer = AIOKafkaConsumer(
         source,
-        bootstrap_servers=bootstrap,
+        **kafka_options(kafka),
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=2)
+    producer = AIOKafkaProducer(**kafka_options(kafka), acks="all", enable_idempotence=True, linger_ms=2)
     await consumer.start()
     await producer.start()
     done = 0
@@ -46,5 +50,5 @@ async def main(bootstrap: str, group: str, source: str, target: str, count: int)
 
 
 if __name__ == "__main__":
-    bootstrap, group, source, target, count = sys.argv[1:6]
-    asyncio.run(main(bootstrap, group, source, target, int(count)))
+    group, source, target, count = sys.argv[1:5]
+    asyncio.run(main(Settings(), group, source, target, int(count)))

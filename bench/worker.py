@@ -27,14 +27,14 @@ def _backlog(ids: list[uuid.UUID]) -> list[tuple[str, bytes]]:
 
 async def run(h: Harness) -> dict[str, float]:
     await h.only_enabled("bench_noop")
-    await create_topic(h.bootstrap, RAW_OUT, 12)
-    await skip_backlog(h.bootstrap, "plugin-runner", Topics.CLIP_CAPTURED)
-    await skip_backlog(h.bootstrap, RAW_GROUP, Topics.CLIP_CAPTURED)
+    await create_topic(h.kafka, RAW_OUT, 12)
+    await skip_backlog(h.kafka, "plugin-runner", Topics.CLIP_CAPTURED)
+    await skip_backlog(h.kafka, RAW_GROUP, Topics.CLIP_CAPTURED)
     backlog = _backlog(await h.new_clips(EVENTS))
     ids = [key for key, _ in backlog]
-    await produce(h.bootstrap, Topics.CLIP_CAPTURED, backlog)
+    await produce(h.kafka, Topics.CLIP_CAPTURED, backlog)
 
-    async with watching(h.bootstrap, Topics.CLIP_PROCESSED) as watch, h.running(h.service("plugin-runner")):
+    async with watching(h.kafka, Topics.CLIP_PROCESSED) as watch, h.running(h.service("plugin-runner")):
         if missing := await watch.until(ids, timeout=180):
             raise RuntimeError(f"plugin-runner left {missing} events unprocessed")
         ours = watch.rate(ids)
@@ -45,14 +45,14 @@ async def run(h: Harness) -> dict[str, float]:
             sys.executable,
             "-m",
             "bench.raw_kafka",
-            h.bootstrap,
             RAW_GROUP,
             Topics.CLIP_CAPTURED,
             RAW_OUT,
             str(EVENTS),
         ],
+        h.admin_env(),  # logged in as the super user: RAW_OUT is no clipforge topic
     )
-    async with watching(h.bootstrap, RAW_OUT) as watch, h.running(raw):
+    async with watching(h.kafka, RAW_OUT) as watch, h.running(raw):
         if missing := await watch.until(ids, timeout=180):
             raise RuntimeError(f"the raw loop left {missing} events unprocessed")
         theirs = watch.rate(ids)

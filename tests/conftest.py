@@ -16,6 +16,7 @@ from clipforge.db.engine import make_engine, make_sessionmaker
 from clipforge.settings import Settings
 from clipforge_devstack.paths import free_port
 from clipforge_devstack.s3proxy import LocalS3
+from tests.auth import ADMIN_KEY
 from tests.kafka_reader import KafkaReader
 from tests.servers import Servers, real_servers
 
@@ -24,8 +25,11 @@ from tests.servers import Servers, real_servers
 def servers() -> Iterator[Servers]:
     with real_servers() as found:
         print(f"\ntest servers: {found.source}: {found.database_url} {found.kafka_bootstrap}")
+        acls = ["--acls"] if found.kafka_users else []  # the session's own broker has users
         subprocess.run(
-            [sys.executable, "-m", "clipforge.admin", "init"], env={**os.environ, **found.env()}, check=True
+            [sys.executable, "-m", "clipforge.admin", "init", *acls],
+            env={**os.environ, **found.env()},
+            check=True,
         )
         yield found
 
@@ -40,9 +44,10 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def settings(servers: Servers, media_dir: Path) -> Settings:
     return Settings(
         DATABASE_URL=servers.database_url,
-        KAFKA_BOOTSTRAP_SERVERS=servers.kafka_bootstrap,
+        **servers.kafka_env("api"),  # the in-process API's own Kafka user
         CLIPFORGE_INSTANCE="pytest",
         CLIPFORGE_MEDIA_DIR=media_dir,
+        CLIPFORGE_ADMIN_KEY=ADMIN_KEY,
     )
 
 
@@ -60,7 +65,7 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @pytest.fixture
 async def kafka_reader(servers: Servers) -> AsyncIterator[KafkaReader]:
-    reader = KafkaReader(servers.kafka_bootstrap)
+    reader = KafkaReader(servers.kafka_settings())
     yield reader
     await reader.close()
 

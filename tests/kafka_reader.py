@@ -1,5 +1,6 @@
 """An outside subscriber, as any user of the public topics would write one: a plain aiokafka
-consumer with no group, reading whole topics from the start."""
+consumer with no group, reading whole topics from the start (logged in as the settings' user:
+the tests use the super user, since they read dead letters too)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from clipforge.messaging import kafka_options
+from clipforge.settings import Settings
 
 
 def _decode(value: bytes | None) -> dict[str, Any] | None:
@@ -21,8 +25,8 @@ def _decode(value: bytes | None) -> dict[str, Any] | None:
 
 
 class KafkaReader:
-    def __init__(self, bootstrap: str) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, settings: Settings) -> None:
+        self._kafka = kafka_options(settings)
         self._consumers: list[AIOKafkaConsumer] = []
 
     async def wait_for(
@@ -31,7 +35,7 @@ class KafkaReader:
         """Read `topic` from the beginning until `count` JSON events satisfy `match`."""
         consumer = AIOKafkaConsumer(
             topic,
-            bootstrap_servers=self._bootstrap,
+            **self._kafka,
             group_id=None,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
@@ -55,9 +59,7 @@ class KafkaReader:
     async def read_all(self, topic: str, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Every event on the topic, up to its end offsets at the time of the call."""
         # Subscribing makes the consumer fetch the topic's metadata; then assign by hand.
-        consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=self._bootstrap, group_id=None, enable_auto_commit=False
-        )
+        consumer = AIOKafkaConsumer(topic, **self._kafka, group_id=None, enable_auto_commit=False)
         self._consumers.append(consumer)
         await consumer.start()
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or set())]

@@ -16,11 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from clipforge_devstack.kafka import LocalKafka
+from clipforge_devstack.kafka import ADMIN, KafkaCredentials, LocalKafka
 from clipforge_devstack.paths import free_port
 from clipforge_devstack.s3proxy import LocalS3
-from clipforge_devstack.stack import services
+from clipforge_devstack.stack import service_env, services
 from clipforge_devstack.supervisor import Supervisor
+from tests.auth import ADMIN_KEY, bearer
 from tests.polling import until
 from tests.servers import Servers, fresh_database
 
@@ -31,6 +32,16 @@ class RunningStack:
     supervisor: Supervisor
     plugin_dir: Path  # in CLIPFORGE_PLUGIN_DIRS: tests drop plugins here while the stack runs
     env: dict[str, str]
+    """What every service is given, but its Kafka login (see `env_for`)."""
+    kafka_users: KafkaCredentials | None = None
+
+    def env_for(self, service: str) -> dict[str, str]:
+        """The env of one more replica of a service (api, plugin-runner, metadata): its own user."""
+        return service_env(service, self.env, self.kafka_users)
+
+    def client(self, key: str = ADMIN_KEY, timeout: float = 30) -> httpx.AsyncClient:
+        """An HTTP client of the stack's API, with a key (the admin key unless told)."""
+        return httpx.AsyncClient(base_url=self.api_url, timeout=timeout, headers=bearer(key))
 
 
 async def wait_healthy(url: str, timeout: float = 60.0) -> None:
@@ -46,8 +57,11 @@ async def wait_healthy(url: str, timeout: float = 60.0) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(env: dict[str, str]) -> AsyncIterator[RunningStack]:
-    """API, runner and metadata service as processes with this environment (and a plugin folder)."""
+async def running_stack(
+    env: dict[str, str], kafka_users: KafkaCredentials | None
+) -> AsyncIterator[RunningStack]:
+    """API, runner and metadata service as processes with this environment (and a plugin folder),
+    each logged in to Kafka as its own user of `kafka_users` (when the broker has users)."""
     plugin_dir = Path(tempfile.mkdtemp(prefix="clipforge-plugins-"))
     port = free_port()
     env = {
@@ -56,13 +70,14 @@ async def running_stack(env: dict[str, str]) -> AsyncIterator[RunningStack]:
         "LOG_LEVEL": "INFO",
         "CLIPFORGE_PLUGIN_DIRS": str(plugin_dir),
         "CLIPFORGE_PLUGIN_RESCAN_S": "0.5",
+        "CLIPFORGE_ADMIN_KEY": ADMIN_KEY,
     }
-    supervisor = Supervisor(services(env))
+    supervisor = Supervisor(services(env, users=kafka_users))
     await supervisor.start()
     url = f"http://127.0.0.1:{port}"
     try:
         await wait_healthy(url)
-        yield RunningStack(url, supervisor, plugin_dir, env)
+        yield RunningStack(url, supervisor, plugin_dir, env, kafka_users)
     finally:
         await supervisor.stop()
         shutil.rmtree(plugin_dir, ignore_errors=True)
@@ -70,7 +85,8 @@ async def running_stack(env: dict[str, str]) -> AsyncIterator[RunningStack]:
 
 @pytest.fixture(scope="session")
 async def stack(servers: Servers, media_dir: Path) -> AsyncIterator[RunningStack]:
-    async with running_stack({**servers.env(), "CLIPFORGE_MEDIA_DIR": str(media_dir)}) as running:
+    env = {**servers.addresses(), "CLIPFORGE_MEDIA_DIR": str(media_dir)}
+    async with running_stack(env, servers.kafka_users) as running:
         yield running
 
 
@@ -84,6 +100,8 @@ async def s3_stack(
     home = tmp_path_factory.mktemp("s3-stack")
     kafka = LocalKafka(home / "kafka", port=free_port(), controller_port=free_port())
     kafka.start()
+    users = kafka.credentials
+    assert users is not None
     try:
         env = {
             "DATABASE_URL": await fresh_database(servers.database_url),
@@ -95,11 +113,11 @@ async def s3_stack(
         }
         await asyncio.to_thread(
             subprocess.run,
-            [sys.executable, "-m", "clipforge.admin", "init"],
-            env={**os.environ, **env},
+            [sys.executable, "-m", "clipforge.admin", "init", "--acls"],
+            env={**os.environ, **env, **users.env_for(ADMIN)},
             check=True,
         )
-        async with running_stack(env) as running:
+        async with running_stack(env, users) as running:
             yield running
     finally:
         kafka.reset()
@@ -107,5 +125,5 @@ async def s3_stack(
 
 @pytest.fixture
 async def client(stack: RunningStack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client() as client:
         yield client

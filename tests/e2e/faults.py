@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import stat
 import textwrap
 import uuid
 from collections import Counter
@@ -148,7 +147,7 @@ def drop_native_plugin(stack: RunningStack, name: str, stdout: str) -> None:
     folder.mkdir()
     exe = folder / "run.sh"
     exe.write_text(f"#!/bin/sh\ncat > /dev/null\nprintf '%s' '{stdout}'\n")
-    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+    exe.chmod(0o755)  # installed for the plugin user (nobody) to run
     manifest = {"name": name, "display_name": f"Fault {name}", "version": "1.0.0", "plugin_type": "sh"}
     (folder / "plugin.json").write_text(json.dumps({**manifest, "executable": "run.sh"}))
 

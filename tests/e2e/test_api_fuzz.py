@@ -19,6 +19,7 @@ import pytest
 from clipforge_devstack.paths import free_port
 from clipforge_devstack.stack import python_service
 from clipforge_devstack.supervisor import Supervisor
+from tests.auth import ADMIN_KEY
 from tests.e2e.conftest import wait_healthy
 from tests.servers import Servers, fresh_database
 
@@ -29,8 +30,10 @@ async def test_no_generated_request_gets_a_server_error(servers: Servers, tmp_pa
     port = free_port()
     env = {
         "CLIPFORGE_MEDIA_DIR": str(tmp_path / "media"),
+        "CLIPFORGE_ADMIN_KEY": ADMIN_KEY,
+        "CLIPFORGE_AUTH_FAILURES_PER_MINUTE": "100000",  # the fuzzer sends wrong keys on purpose
         "DATABASE_URL": await fresh_database(servers.database_url),
-        "KAFKA_BOOTSTRAP_SERVERS": servers.kafka_bootstrap,
+        **servers.kafka_env("api"),
         "API_PORT": str(port),
         "LOG_LEVEL": "WARNING",
     }
@@ -45,6 +48,8 @@ async def test_no_generated_request_gets_a_server_error(servers: Servers, tmp_pa
             str(Path(__file__).with_name("schemathesis.toml")),
             "run",
             f"{url}/api/openapi.json",
+            "--header",
+            f"Authorization: Bearer {ADMIN_KEY}",
             "--max-examples",
             "30",
             "--seed",

@@ -66,7 +66,7 @@ async def test_garbage_records_on_the_clip_topics_are_dead_lettered_and_block_no
     with its size and SHA-256), and the clips sent after them finish with no duplicate."""
     marker = uuid.uuid4().hex
     sent: dict[str, bytes] = {}
-    producer = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap, acks="all", max_request_size=2**20)
+    producer = AIOKafkaProducer(**servers.kafka_options(), acks="all", max_request_size=2**20)
     await producer.start()
     try:
         for topic in ("clip.captured", "clip.processed"):
@@ -117,7 +117,7 @@ def key_starts_with(prefix: str, event: dict[str, Any]) -> bool:
 
 
 async def produce(servers: Servers, topic: str, key: str, value: bytes, partition: int | None = None) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**servers.kafka_options(), acks="all")
     await producer.start()
     try:
         await producer.send_and_wait(topic, value, key=key.encode(), partition=partition)
@@ -199,7 +199,7 @@ async def test_a_batch_with_records_the_database_refuses_merges_everything_else(
     records = [(c["id"], event(c["id"], probe, {"n": i})) for i, c in enumerate(clips)]
     records.insert(1, (nul_key, event(clips[0]["id"], probe, {"text": "a\x00b"})))
     records.insert(3, (long_key, event(clips[1]["id"], "p" * 100, {"n": 1})))
-    producer = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**servers.kafka_options(), acks="all")
     await producer.start()
     try:
         for key, value in records:

@@ -49,7 +49,7 @@ async def test_a_dead_letter_is_replayed_to_its_topic_after_the_fix(
 ) -> None:
     clip_id = uuid.uuid4()
     record = ClipRecord(id=clip_id, title="late clip", file_path="/clips/late.mp4", duration=30)
-    producer = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**servers.kafka_options(), acks="all")
     await producer.start()
     try:
         event = ClipCaptured(clip_id=clip_id, clip=record)

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.auth import ADMIN_KEY, bearer
 from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -26,7 +27,8 @@ PACKAGE = "clipforge_generated_client"
 
 @pytest.fixture
 def generated(tmp_path: Path, stack: RunningStack) -> Iterator[Path]:
-    (tmp_path / "openapi.json").write_bytes(httpx.get(f"{stack.api_url}/api/openapi.json").content)
+    document = httpx.get(f"{stack.api_url}/api/openapi.json", headers=bearer())
+    (tmp_path / "openapi.json").write_bytes(document.content)
     yield tmp_path
     for name in [m for m in sys.modules if m == PACKAGE or m.startswith(f"{PACKAGE}.")]:
         del sys.modules[name]
@@ -73,7 +75,10 @@ async def test_a_generated_python_client_works_against_the_api(generated: Path, 
     finally:
         sys.path.remove(str(generated))
 
-    client: Any = client_module.Client(base_url=stack.api_url)
+    client: Any = client_module.AuthenticatedClient(base_url=stack.api_url, token=ADMIN_KEY)
+    anonymous: Any = client_module.Client(base_url=stack.api_url)
+    refused = await list_plugins.asyncio_detailed(client=anonymous)
+    assert refused.status_code == 401, "the API's security scheme is the client's too"
     body = models.ClipCreate.from_dict(
         {"title": "From a generated client", "file_path": "/clips/gen.mp4", "fps": 60}
     )

@@ -50,7 +50,7 @@ async def test_an_uploaded_video_is_probed_pictured_and_played(
         bursts=BURSTS,
         label=uuid.uuid4().hex,
     )
-    async with httpx.AsyncClient(base_url=media_stack.api_url, timeout=30) as client:
+    async with media_stack.client() as client:
         response = await client.post("/api/v1/clips/upload", files={"file": video.open("rb")})
         assert response.status_code == 201, response.text
         clip_id = response.json()["id"]

@@ -91,7 +91,7 @@ async def odd(stack: RunningStack, media_dir: Path, tmp_path_factory: pytest.Tem
         await asyncio.to_thread(make, folder / name, scratch)
         print(f"made {kind}: {time.perf_counter() - started:.2f} s, {(folder / name).stat().st_size} bytes")
         paths[kind] = f"/odd/{run}/{name}"
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+    async with stack.client() as client:
         ids = {}
         for kind, file_path in paths.items():
             response = await client.post(

@@ -34,7 +34,7 @@ async def test_poison_messages_are_dead_lettered_and_the_worker_goes_on(
             {"event_type": "clip.captured", "clip_id": "nope", "marker": marker}
         ).encode(),
     }
-    producer = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**servers.kafka_options(), acks="all")
     await producer.start()
     try:
         for key, value in poison.items():
@@ -59,9 +59,9 @@ async def test_poison_messages_are_dead_lettered_and_the_worker_goes_on(
     assert results(clip)["tag_suggester"]["_run"]["status"] == "ok", "nothing is blocked behind them"
 
 
-async def owns_partitions(bootstrap: str, client_id: str) -> bool:
+async def owns_partitions(servers: Servers, client_id: str) -> bool:
     """Whether a member with this client id holds partitions in a settled plugin-runner group."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**servers.kafka_options())
     await admin.start()
     try:
         (response,) = await admin.describe_consumer_groups(["plugin-runner"])
@@ -75,12 +75,14 @@ async def owns_partitions(bootstrap: str, client_id: str) -> bool:
 
 
 async def test_two_runners_share_the_work_and_a_kill_minus_9_loses_nothing(
-    stack: RunningStack, client: httpx.AsyncClient, kafka_reader: KafkaReader
+    stack: RunningStack, client: httpx.AsyncClient, servers: Servers, kafka_reader: KafkaReader
 ) -> None:
     second = Supervisor(
         [
             python_service(
-                "plugin-runner-b", "clipforge_plugin_runner", {**stack.env, "CLIPFORGE_INSTANCE": "runner-b"}
+                "plugin-runner-b",
+                "clipforge_plugin_runner",
+                {**stack.env_for("plugin-runner"), "CLIPFORGE_INSTANCE": "runner-b"},
             )
         ],
         restart=False,
@@ -89,7 +91,7 @@ async def test_two_runners_share_the_work_and_a_kill_minus_9_loses_nothing(
     try:
         # Wait until Kafka has given the second replica partitions of its own.
         await until(
-            lambda: owns_partitions(stack.env["KAFKA_BOOTSTRAP_SERVERS"], "plugin-runner-runner-b"),
+            lambda: owns_partitions(servers, "plugin-runner-runner-b"),
             timeout=60,
             every=0.5,
         )
@@ -116,7 +118,7 @@ async def test_two_runners_share_the_work_and_a_kill_minus_9_loses_nothing(
     assert len(burst) == 200
     for clip_id in burst:
         clip = await wait_for_clip(client, clip_id, lambda c: c["status"] in FINAL, timeout=120)
-        assert clip["status"] == "completed", clip
+        assert clip["status"] == "completed", {n: r["_run"] for n, r in results(clip).items()}
         assert results(clip)["tag_suggester"]["_run"]["status"] == "ok"
     processed = await kafka_reader.read_all("clip.processed")
     runners = {e["runner"] for e in processed if e["clip_id"] in set(burst)}

@@ -6,14 +6,14 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.e2e.conftest import RunningStack
-from tests.e2e.helpers import FINAL, wait_for_clip
+from tests.e2e.helpers import FINAL, results, wait_for_clip
 from tests.kafka_reader import KafkaReader
 from tests.media import make_clip
 from tests.seed import SEED_CLIP
+from tests.servers import Servers
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +28,7 @@ async def test_seed_clip_is_enriched_by_highlight_detector(stack: RunningStack, 
     media.parent.mkdir(parents=True, exist_ok=True)
     make_clip(media, seconds=4, width=160, height=90, bursts=SEED_BURSTS, variant=7)
     try:
-        async with httpx.AsyncClient(base_url=stack.api_url) as client:
+        async with stack.client() as client:
             created = await client.post("/api/v1/clips", json=SEED_CLIP)
             assert created.status_code == 201, created.text
             clip_id = created.json()["id"]
@@ -45,14 +45,23 @@ async def test_seed_clip_is_enriched_by_highlight_detector(stack: RunningStack, 
     assert result["highlight_count"] == len(result["highlights"]) == len(SEED_BURSTS)
     for burst in SEED_BURSTS:
         assert any(abs(h["timestamp"] - burst) <= 0.5 and h["kind"] == "loud" for h in result["highlights"])
-    assert clip["status"] == "completed"
+    assert clip["status"] == "completed", {n: r["_run"] for n, r in results(clip).items()}
     assert clip["title"] == SEED_CLIP["title"]
 
 
 async def test_outside_subscriber_sees_each_stage_with_the_envelope(
-    stack: RunningStack, kafka_reader: KafkaReader
+    stack: RunningStack, servers: Servers
 ) -> None:
-    async with httpx.AsyncClient(base_url=stack.api_url) as client:
+    """As the read-only `subscriber` user a real subscriber gets (on the session's own broker)."""
+    kafka_reader = KafkaReader(servers.kafka_settings("subscriber"))
+    try:
+        await _sees_each_stage(stack, kafka_reader)
+    finally:
+        await kafka_reader.close()
+
+
+async def _sees_each_stage(stack: RunningStack, kafka_reader: KafkaReader) -> None:
+    async with stack.client() as client:
         created = await client.post("/api/v1/clips", json={**SEED_CLIP, "title": "Envelope check"})
         assert created.status_code == 201
     clip_id = created.json()["id"]

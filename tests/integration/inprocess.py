@@ -10,12 +10,16 @@ from fastapi import FastAPI
 
 from clipforge.settings import Settings
 from clipforge_api.app import create_app
+from tests.auth import bearer
 
 
 @contextlib.asynccontextmanager
-async def client_of(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def client_of(app: FastAPI, key: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app, with its admin key (CLIPFORGE_ADMIN_KEY), or `key`."""
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+    settings: Settings = app.state.settings
+    headers = bearer(key or settings.admin_key.get_secret_value())
+    async with httpx.AsyncClient(transport=transport, base_url="http://api", headers=headers) as client:
         yield client
 
 

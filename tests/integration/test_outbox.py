@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,10 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clipforge.db.engine import make_engine, make_sessionmaker
 from clipforge.db.models import OutboxEvent
+from clipforge.kafka_acls import clipforge_acls, ensure_acls
 from clipforge.messaging import ensure_topics, make_broker
 from clipforge.settings import Settings
 from clipforge_api.outbox import Relay, enqueue
-from clipforge_devstack.kafka import LocalKafka
+from clipforge_devstack.kafka import ADMIN, LocalKafka
 from clipforge_devstack.paths import free_port
 from tests.integration.inprocess import api_on
 from tests.kafka_reader import KafkaReader
@@ -48,16 +50,24 @@ def private_kafka() -> Iterator[LocalKafka]:
         shutil.rmtree(home, ignore_errors=True)
 
 
+def logged_in(kafka: LocalKafka, user: str = ADMIN) -> Settings:
+    """Settings for a client of this broker, as one of its users."""
+    users = kafka.credentials
+    assert users is not None
+    login: dict[str, Any] = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap, **users.env_for(user)}
+    return Settings(**login)
+
+
 @pytest.fixture
 async def private_settings(settings: Settings, private_kafka: LocalKafka) -> Settings:
     """Own broker and own database: no other relay of the session can take these rows."""
-    await ensure_topics(private_kafka.bootstrap, partitions=3)
-    return settings.model_copy(
-        update={
-            "kafka_bootstrap_servers": private_kafka.bootstrap,
-            "database_url": await fresh_database(settings.database_url),
-        }
-    )
+    admin = logged_in(private_kafka)
+    await ensure_topics(admin, partitions=3)
+    await ensure_acls(admin, clipforge_acls())
+    api = logged_in(private_kafka, "api")
+    login = ("bootstrap_servers", "security_protocol", "sasl_mechanism", "username", "password")
+    kafka = {f"kafka_{name}": getattr(api, f"kafka_{name}") for name in login}
+    return settings.model_copy(update={**kafka, "database_url": await fresh_database(settings.database_url)})
 
 
 @pytest.fixture
@@ -100,7 +110,7 @@ async def test_clips_created_while_kafka_is_down_are_published_when_it_returns(
         await asyncio.sleep(1.5)
         assert await pending(sessions, [clip_id for clip_id, _ in down]) == 5, "events wait in the outbox"
         private_kafka.start()
-        reader = KafkaReader(private_kafka.bootstrap)
+        reader = KafkaReader(logged_in(private_kafka))
         try:
             wanted = {clip_id for clip_id, _ in down} | {before}
             events = await reader.wait_for(
@@ -126,7 +136,7 @@ async def test_a_frozen_broker_does_not_slow_the_api(
         finally:
             os.kill(pid, signal.SIGCONT)
         print(f"POST latencies with Kafka frozen: {[round(e * 1000) for _, e in frozen]} ms")
-        reader = KafkaReader(private_kafka.bootstrap)
+        reader = KafkaReader(logged_in(private_kafka))
         try:
             wanted = {clip_id for clip_id, _ in frozen}
             events = await reader.wait_for(
@@ -149,12 +159,10 @@ async def test_two_relays_publish_every_row_exactly_once_in_key_order(
     engine = make_engine(await fresh_database(servers.database_url), pool_size=4)
     sessions = make_sessionmaker(engine)
     topic = f"outbox-test-{uuid.uuid4().hex[:8]}"
-    await ensure_topics(servers.kafka_bootstrap, partitions=3)
+    admin = servers.kafka_settings()  # the topic is the test's own: only the super user may write it
+    await ensure_topics(admin, partitions=3)
     keys = [f"key-{i}" for i in range(100)]
-    relays = [
-        Relay(sessions, make_broker(servers.kafka_bootstrap, client_id=f"relay-{i}"), batch_size=20)
-        for i in range(2)
-    ]
+    relays = [Relay(sessions, make_broker(admin, client_id=f"relay-{i}"), batch_size=20) for i in range(2)]
     for relay in relays:
         relay.start()
     try:

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from clipforge.kafka_acls import DEFAULT_USERS
 from clipforge.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,9 +31,10 @@ def setting_env_names() -> set[str]:
 def test_services_and_ports() -> None:
     services = compose()["services"]
     assert {"postgres", "kafka", "init", "api", "plugin-runner", "metadata"} <= services.keys()
-    assert "8000:8000" in services["api"]["ports"]
-    assert "9092:9092" in services["kafka"]["ports"]
-    assert "5432:5432" in services["postgres"]["ports"]
+    # published on the loopback interface only: nothing reachable from the network by default
+    assert services["api"]["ports"] == ["${CLIPFORGE_BIND:-127.0.0.1}:8000:8000"]
+    assert services["kafka"]["ports"] == ["${CLIPFORGE_BIND:-127.0.0.1}:9092:9092"]
+    assert services["postgres"]["ports"] == ["${CLIPFORGE_BIND:-127.0.0.1}:5432:5432"]
     assert services["kafka"]["image"].startswith("apache/kafka:")
     # scalable with --scale: no fixed name, no published port
     assert "container_name" not in services["plugin-runner"]
@@ -69,3 +71,27 @@ def test_health_conditions_and_build_targets() -> None:
     assert services["init"]["depends_on"]["kafka"]["condition"] == "service_healthy"
     for name in ("api", "plugin-runner", "metadata"):
         assert services[name]["depends_on"]["init"]["condition"] == "service_completed_successfully"
+
+
+def test_kafka_takes_logins_only_and_each_service_has_its_own() -> None:
+    services = compose()["services"]
+    kafka = services["kafka"]["environment"]
+    protocols = dict(item.split(":") for item in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    assert set(protocols.values()) == {"SASL_PLAINTEXT"}, "no listener lets an anonymous client in"
+    assert kafka["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+    assert kafka["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert kafka["KAFKA_SUPER_USERS"] == "User:admin"
+    script = services["kafka"]["command"][0]
+    assert "kafka-storage.sh format" in script
+    assert "--add-scram" in script
+    stored = {name.removeprefix("SCRAM_PASSWORD_") for name in kafka if name.startswith("SCRAM_PASSWORD_")}
+    assert stored == {"admin", *DEFAULT_USERS.values()}
+    assert all(f" {user} " in script.replace(";", " ") for user in stored), "every user is created"
+
+    users = {"init": "admin", **{name: DEFAULT_USERS[name] for name in ("api", "plugin-runner", "metadata")}}
+    for name, user in users.items():
+        env = services[name]["environment"]
+        assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+        assert env["KAFKA_USERNAME"] == user
+        assert env["KAFKA_PASSWORD"] == f"${{KAFKA_{user.upper()}_PASSWORD}}"
+    assert services["init"]["command"][-1] == "--acls", "the init job creates the users' ACLs"

@@ -99,9 +99,10 @@ CLIPS = [uuid.uuid4() for _ in range(6)]
 
 @pytest.fixture
 async def harness() -> AsyncIterator[Harness]:
-    broker = make_broker("localhost:9092", client_id="unit")
+    settings = Settings(CLIPFORGE_INSTANCE="unit")
+    broker = make_broker(settings, client_id="unit")
     merge = FakeMerge(set(CLIPS))
-    handler = ProcessedHandler(broker, merge, lookup, Settings(CLIPFORGE_INSTANCE="unit"))
+    handler = ProcessedHandler(broker, merge, lookup, settings)
     broker.subscriber(Topics.CLIP_PROCESSED, group_id="metadata", batch=True)(handler.on_batch)
     harness = Harness(broker, merge, handler)
     async with TestKafkaBroker(broker):

@@ -1,12 +1,15 @@
 """The plugin-runner's clip.captured handler on FastStream's TestKafkaBroker, with a fake
-registry and a fake clip lookup: no Kafka, no Postgres, real plugins from a folder."""
+registry and a fake clip lookup: no Kafka, no Postgres, real plugins from a folder (each in a
+plugin process of its own, as in production)."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import textwrap
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,13 +103,23 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+def plugins_path() -> Iterator[Path]:
+    """A folder the plugin user can read (the plugins run as that user when the tests are root;
+    pytest's own temporary folders are private)."""
+    folder = Path(tempfile.mkdtemp(prefix="clipforge-unit-plugins-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+async def harness(plugins_path: Path) -> AsyncIterator[Harness]:
     settings = Settings(CLIPFORGE_PARTIAL_REPORT_S=0.1, CLIPFORGE_INSTANCE="unit")
     host = PluginHost(
-        FakeRegistry({"fast", "slow", "nul"}), [plugin_folder(tmp_path)], 5.0, max_result_bytes=1024
+        FakeRegistry({"fast", "slow", "nul"}), [plugin_folder(plugins_path)], 5.0, max_result_bytes=1024
     )
     await host.start()
-    broker = make_broker("localhost:9092", client_id="unit")
+    broker = make_broker(settings, client_id="unit")
     handler = CapturedHandler(broker, host, lookup, settings)
     broker.subscriber(Topics.CLIP_CAPTURED, group_id="plugin-runner", batch=True)(handler.on_batch)
     harness = Harness(broker)

@@ -7,6 +7,7 @@ status   show what runs where
 reset    stop them and delete their data
 fetch    download the Kafka broker and S3Proxy jars into the cache
 s3       start S3Proxy (an S3 API over .data/s3) in the background; print its settings
+admin    `python -m clipforge.admin ARGS` on the local stack, logged in to Kafka as its admin
 
 With CLIPFORGE_STORAGE_URL=s3://bucket/prefix and no CLIPFORGE_S3_ENDPOINT, dev and up also start
 S3Proxy (port $S3_PORT, default 9000), create the bucket and point the services at it. The default
@@ -18,9 +19,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from clipforge_devstack import kafka, s3proxy
 from clipforge_devstack.paths import data_dir
@@ -65,11 +68,30 @@ def start_s3(s3: LocalS3) -> None:
     s3.start()
 
 
+def admin_key() -> tuple[str, Path | None]:
+    """The API's first admin key: CLIPFORGE_ADMIN_KEY when set, else one made on the first start
+    and kept in `.data/admin-key` (mode 0600); and that file, when it is where the key is."""
+    given = os.environ.get("CLIPFORGE_ADMIN_KEY")
+    if given:
+        return given, None
+    path = data_dir() / "admin-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(f"cf_{secrets.token_urlsafe(32)}\n")  # the form of the API's own keys
+        log(f"made an admin API key (once): {path}")
+    return path.read_text().strip(), path
+
+
 def service_env(stack: Stack) -> dict[str, str]:
-    """What the services are told: the stack's servers, and S3Proxy's when storage is on it."""
+    """What the services are told: the stack's servers, S3Proxy's when storage is on it, the
+    admin key, and (its ports being on loopback) public API documentation unless told otherwise."""
     env = stack.env()
     if s3_bucket() is not None:
         env.update(local_s3().env())
+    env["CLIPFORGE_ADMIN_KEY"] = admin_key()[0]
+    env.setdefault("CLIPFORGE_PUBLIC_DOCS", os.environ.get("CLIPFORGE_PUBLIC_DOCS", "true"))
     return env
 
 
@@ -108,17 +130,28 @@ def down(stack: Stack, which: list[str] | None = None) -> None:
         stack.postgres.stop()
 
 
-def prepare(env: dict[str, str]) -> None:
-    """Schema migrations and topics: idempotent, so every start runs them."""
-    subprocess.run([sys.executable, "-m", "clipforge.admin", "init"], env={**os.environ, **env}, check=True)
+def prepare(stack: Stack) -> None:
+    """Schema migrations, topics and (on the local broker) ACLs: idempotent, so every start runs
+    them. As the Kafka super user; S3 settings are not needed."""
+    acls = ["--acls"] if stack.kafka_users() else []
+    subprocess.run(
+        [sys.executable, "-m", "clipforge.admin", "init", *acls],
+        env={**os.environ, **stack.admin_env()},
+        check=True,
+    )
+
+
+def credentials_note(stack: Stack) -> str:
+    path = stack.kafka.credentials_path
+    return f"Kafka users and passwords (subscriber's too): {path}" if path.exists() else ""
 
 
 async def dev(stack: Stack, runners: int) -> int:
     started = up(stack)
     try:
         env = service_env(stack)
-        prepare(env)
-        supervisor = Supervisor(services(env, runners))
+        prepare(stack)
+        supervisor = Supervisor(services(env, runners, stack.kafka_users()))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -128,6 +161,13 @@ async def dev(stack: Stack, runners: int) -> int:
         log(
             f"clipforge is up: API http://localhost:{api_port}  docs http://localhost:{api_port}/api/docs"
             "  (Ctrl-C stops everything)"
+        )
+        if stack.kafka_users():
+            log(credentials_note(stack))
+        _, key_file = admin_key()
+        where = f"$(cat {key_file})" if key_file else "$CLIPFORGE_ADMIN_KEY"
+        log(
+            f'admin API key: export CLIPFORGE_KEY={where}; curl -H "Authorization: Bearer $CLIPFORGE_KEY" ...'
         )
         await stop.wait()
         log("stopping services")
@@ -142,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="clipforge-devstack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", choices=["dev", "up", "down", "status", "reset", "fetch", "s3"])
+    parser.add_argument("command", choices=["dev", "up", "down", "status", "reset", "fetch", "s3", "admin"])
     parser.add_argument(
         "--runners",
         type=int,
@@ -152,15 +192,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--port", type=int, default=None, help="S3Proxy's port for `s3` (default $S3_PORT or 9000)"
     )
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="admin: clipforge.admin's arguments")
     args = parser.parse_args(argv)
     stack = Stack.dev()
+    if args.command == "admin":
+        command = [sys.executable, "-m", "clipforge.admin", *args.args]
+        return subprocess.run(command, env={**os.environ, **stack.admin_env()}, check=False).returncode
     if args.command == "dev":
         return asyncio.run(dev(stack, args.runners))
     if args.command == "up":
         up(stack)
-        prepare(service_env(stack))
+        prepare(stack)
         log(f"Postgres: {stack.postgres.url}")
         log(f"Kafka: {stack.kafka.bootstrap}")
+        if stack.kafka_users():
+            log(credentials_note(stack))
         if s3_bucket() is not None:
             log(f"S3: {local_s3().endpoint}")
     elif args.command == "down":
@@ -169,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         pg, kf, s3 = stack.postgres, stack.kafka, local_s3()
         print(f"postgres  {'running' if pg.running() else 'stopped'}  127.0.0.1:{pg.port}  {pg.home}")
         print(f"kafka     {'running' if kf.running() else 'stopped'}  127.0.0.1:{kf.port}  {kf.home}")
+        if kf.credentials_path.exists():
+            print(f"          SASL/SCRAM users and passwords: {kf.credentials_path}")
         if s3.running() or s3_bucket() is not None:
             print(f"s3        {'running' if s3.running() else 'stopped'}  127.0.0.1:{s3.port}  {s3.home}")
     elif args.command == "reset":

@@ -12,23 +12,75 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
-from faststream.kafka import KafkaBroker
+from aiokafka.helpers import create_ssl_context
+from faststream.kafka import KafkaBroker, Topic
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import BaseModel
 
 from clipforge.events import Topics
 from clipforge.retries import Retry
+from clipforge.settings import Settings
 
 log = logging.getLogger(__name__)
 
 JSON_HEADERS = {"content-type": "application/json"}
 
 
-def make_broker(bootstrap_servers: str, *, client_id: str, **kwargs: Any) -> KafkaBroker:
-    """A FastStream broker whose producer is idempotent with acks=all (the delivery rules)."""
+SASL_MECHANISMS: dict[str, type[SASLPlaintext | SASLScram256 | SASLScram512]] = {
+    "PLAIN": SASLPlaintext,
+    "SCRAM-SHA-256": SASLScram256,
+    "SCRAM-SHA-512": SASLScram512,
+}
+
+
+def kafka_options(settings: Settings) -> dict[str, Any]:
+    """Where Kafka is and how to log in to it, as keyword arguments of every aiokafka client
+    (producer, consumer, admin): the one way the code connects, from KAFKA_BOOTSTRAP_SERVERS,
+    KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_USERNAME/KAFKA_PASSWORD and
+    KAFKA_SSL_CAFILE. `make_broker` turns the same settings into FastStream's terms."""
+    protocol = settings.kafka_security_protocol
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "security_protocol": protocol,
+    }
+    if protocol in ("SSL", "SASL_SSL"):
+        # The system's trusted certificates, or only KAFKA_SSL_CAFILE's (a private CA).
+        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile or None)
+    if protocol.startswith("SASL_"):
+        password = settings.kafka_password.get_secret_value()
+        if not settings.kafka_username or not password:
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_USERNAME and KAFKA_PASSWORD")
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_username,
+            "sasl_plain_password": password,
+        }
+    return options
+
+
+def broker_security(settings: Settings) -> BaseSecurity | None:
+    """`kafka_options`' security in FastStream's terms (its KafkaBroker takes no raw aiokafka
+    security arguments)."""
+    options = kafka_options(settings)
+    ssl_context = options.get("ssl_context")
+    if "sasl_mechanism" in options:
+        return SASL_MECHANISMS[options["sasl_mechanism"]](
+            options["sasl_plain_username"],
+            options["sasl_plain_password"],
+            ssl_context=ssl_context,
+            use_ssl=ssl_context is not None,
+        )
+    return BaseSecurity(ssl_context=ssl_context) if ssl_context is not None else None
+
+
+def make_broker(settings: Settings, *, client_id: str, **kwargs: Any) -> KafkaBroker:
+    """A FastStream broker on the settings' Kafka, logged in as their user, whose producer is
+    idempotent with acks=all (the delivery rules)."""
     return KafkaBroker(
-        bootstrap_servers,
+        settings.kafka_bootstrap_servers,
+        security=broker_security(settings),
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
@@ -40,6 +92,13 @@ def make_broker(bootstrap_servers: str, *, client_id: str, **kwargs: Any) -> Kaf
         logger=kwargs.pop("logger", logging.getLogger(client_id)),
         **kwargs,
     )
+
+
+def provisioned(topic: str) -> Topic:
+    """A topic `clipforge.admin init` creates, for a subscriber: FastStream would otherwise try
+    to create it on start (with one partition when missing), which a service's Kafka user is not
+    allowed to do (and says so in a warning)."""
+    return Topic(topic, declare=False)
 
 
 def subscribe_batches(
@@ -56,7 +115,7 @@ def subscribe_batches(
     offsets committed when `handler` returns (it publishes or dead-letters every record first),
     and a seek back when it raises (the worker stopping), so the batch is delivered again."""
     broker.subscriber(
-        topic,
+        provisioned(topic),
         group_id=group_id,
         auto_offset_reset="earliest",
         batch=True,
@@ -103,9 +162,9 @@ async def _wait_for_group_coordinator(admin: AIOKafkaAdminClient, timeout: float
                 await asyncio.sleep(0.2)
 
 
-async def ensure_topics(bootstrap_servers: str, partitions: int) -> list[str]:
+async def ensure_topics(settings: Settings, partitions: int) -> list[str]:
     """Create every clipforge topic that is missing; return the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="clipforge-admin")
+    admin = AIOKafkaAdminClient(**kafka_options(settings), client_id="clipforge-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())

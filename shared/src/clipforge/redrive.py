@@ -18,6 +18,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import ValidationError
 
 from clipforge.events import DeadLetter, Topics
+from clipforge.messaging import kafka_options
+from clipforge.settings import Settings
 
 REPLAYED_FROM = "clipforge-replayed-from"
 
@@ -58,13 +60,13 @@ def dlq_topics(topic: str | None) -> list[str]:
 
 
 async def read_letters(
-    bootstrap: str, topics: Iterable[str], *, since: datetime | None = None
+    settings: Settings, topics: Iterable[str], *, since: datetime | None = None
 ) -> list[Letter]:
     """Every letter on the topics now (from the first to the last offset), oldest first per
     partition; with `since`, only those given up at or after it."""
     topics = list(topics)
     # Subscribing (without a group) loads the topics' metadata; then the partitions are assigned.
-    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(*topics, **kafka_options(settings), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = [
@@ -102,11 +104,11 @@ def _parse(value: bytes | None) -> DeadLetter | None:
         return None
 
 
-async def replay(bootstrap: str, letters: Iterable[Letter]) -> tuple[list[Letter], list[Letter]]:
+async def replay(settings: Settings, letters: Iterable[Letter]) -> tuple[list[Letter], list[Letter]]:
     """Publish each whole letter's original to its topic; return (replayed, not replayable)."""
     replayed: list[Letter] = []
     skipped: list[Letter] = []
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**kafka_options(settings), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         for item in letters:

@@ -8,7 +8,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from clipforge.retries import Retry
@@ -114,6 +114,13 @@ class Settings(BaseSettings):
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
         validation_alias=_env("CLIPFORGE_INSTANCE"),
     )
+
+    @field_validator("admin_key")
+    @classmethod
+    def _long_enough(cls, key: SecretStr) -> SecretStr:
+        if key.get_secret_value() and len(key.get_secret_value()) < 32:
+            raise ValueError("CLIPFORGE_ADMIN_KEY must be at least 32 characters")
+        return key
 
     def retry(self) -> Retry:
         return Retry(attempts=self.delivery_attempts)

@@ -1,7 +1,8 @@
 """Plugin configuration checked against the JSON Schema the plugin declares.
 
-`timeout_s` is the runner's own key (the plugin's time limit), so it is checked here and kept
-out of the plugin's schema check.
+The runner's own keys (`RUNNER_CONFIG_KEYS`: the plugin's time limit and resource limits) are
+checked here and kept out of the plugin's schema check. A resource limit may only lower what the
+operator set (the runner clamps a higher one to the operator's setting).
 """
 
 from __future__ import annotations
@@ -15,6 +16,12 @@ from clipforge.sdk.plugin import RUNNER_CONFIG_KEYS
 from clipforge.storable import encoded_size
 
 MAX_TIMEOUT_S = 300
+LIMITS = {  # the plugin's resource limits (the settings' ranges)
+    "memory_mb": (64, 1_048_576, "MB"),
+    "cpu_s": (1, 86_400, "CPU seconds"),
+    "max_files": (16, 65_536, "open files"),
+    "max_procs": (1, 65_536, "processes"),
+}
 # The whole configuration travels in every plugin.changed event, which must fit one Kafka message.
 MAX_CONFIG_BYTES = 256 * 1024
 
@@ -29,6 +36,12 @@ def validate_config(schema: dict[str, Any] | None, config: dict[str, Any]) -> li
         isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_TIMEOUT_S
     ):
         errors.append(_error(["timeout_s"], f"must be a number of seconds in (0, {MAX_TIMEOUT_S}]"))
+    for key, (low, high, unit) in LIMITS.items():
+        value = config.get(key)
+        if key in config and (
+            isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high
+        ):
+            errors.append(_error([key], f"must be a whole number of {unit} in [{low}, {high}]"))
     if not schema:
         return errors
     plugin_config = {k: v for k, v in config.items() if k not in RUNNER_CONFIG_KEYS}

@@ -15,6 +15,7 @@ from sqlalchemy import exc as sa_exc
 
 from clipforge.faults import is_transient
 from clipforge.storable import value_problem
+from clipforge_api.auth import Forbidden, TooManyFailures, Unauthenticated
 from clipforge_api.form_stream import BadForm, NotMultipart
 from clipforge_api.handlers.uploads import AlreadyUploaded, NotAVideoUpload
 from clipforge_api.responses import RETRY_AFTER_S
@@ -79,6 +80,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Invalid)
     async def invalid_against_state(request: Request, exc: Invalid) -> JSONResponse:
         return JSONResponse({"detail": exc.entries}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(Unauthenticated)
+    async def unauthenticated(request: Request, exc: Unauthenticated) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, 401, headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, 403)
+
+    @app.exception_handler(TooManyFailures)
+    async def too_many(request: Request, exc: TooManyFailures) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, 429, headers={"Retry-After": str(exc.retry_after_s)})
 
     @app.exception_handler(BadForm)
     async def bad_form(request: Request, exc: BadForm) -> JSONResponse:

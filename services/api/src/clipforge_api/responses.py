@@ -25,12 +25,15 @@ class Problem(BaseModel):
 
 _DESCRIPTIONS = {
     400: "The body is not JSON, or a header is malformed",
+    401: "No API key, or not a valid one (`Authorization: Bearer <key>`)",
+    403: "The API key's role is too weak for this operation",
     404: "No such resource",
     409: "Conflicts with an existing record",
     411: "An upload must declare its Content-Length",
     413: "The request body is too large",
     415: "The upload is not a video a decoder can open",
     422: "A field is invalid: `detail` names it and says why",
+    429: "Too many failed attempts from this client: retry after `Retry-After` seconds",
     503: "The database is unreachable for a moment: retry after `Retry-After` seconds",
 }
 
@@ -40,7 +43,7 @@ def responses(*codes: int, location: int | None = None) -> dict[int | str, dict[
     documented: dict[int | str, dict[str, Any]] = {}
     for code in codes:
         entry: dict[str, Any] = {"model": Problem, "description": _DESCRIPTIONS[code]}
-        if code == 503:
+        if code in (429, 503):
             entry["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
         documented[code] = entry
     if location is not None:
@@ -52,5 +55,6 @@ def responses(*codes: int, location: int | None = None) -> dict[int | str, dict[
     return documented
 
 
-EVERY_OPERATION = responses(400, 413, 422, 503)
-"""What any operation can answer: bad JSON, too large a body, an invalid field, a database away."""
+EVERY_OPERATION = responses(400, 401, 403, 413, 422, 429, 503)
+"""What any operation can answer: bad JSON, no or a wrong key, too weak a role, too large a body,
+an invalid field, too many failed attempts, a database away."""

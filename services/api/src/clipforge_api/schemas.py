@@ -19,6 +19,7 @@ from pydantic import (
     Strict,
     StringConstraints,
     WithJsonSchema,
+    field_serializer,
     field_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
@@ -36,6 +37,7 @@ from clipforge.sdk.plugin import (
     Version,
 )
 from clipforge.storable import TEXT_PATTERN, NonBlank, Text, check_value, encoded_size
+from clipforge_api.auth import is_admin
 
 T = TypeVar("T")
 
@@ -326,6 +328,11 @@ class PluginOut(BaseModel):
     load_error: str | None = Field(description="the last import or initialize() failure a runner saw")
     created_at: datetime
     updated_at: datetime
+
+    @field_serializer("install_path", "load_error")
+    def _admins_only(self, value: str | None) -> str | None:
+        """Server paths (where it is installed, a traceback's files) are for admins only."""
+        return value if is_admin() else None
 
 
 class ConfigCreate(BaseModel):

@@ -22,7 +22,7 @@ GROUP = "metadata"
 
 
 def build(settings: Settings) -> FastStream:
-    broker = make_broker(settings.kafka_bootstrap_servers, client_id=f"{SERVICE}-{settings.instance}")
+    broker = make_broker(settings, client_id=f"{SERVICE}-{settings.instance}")
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
 
     sessions = make_sessionmaker(engine)

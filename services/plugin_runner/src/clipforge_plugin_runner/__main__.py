@@ -16,9 +16,9 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     if sys.version_info < (3, 12):
-        # Native plugins start a process per call. Python 3.11's default child watcher starts a
-        # thread per process to wait for it; a pidfd watcher waits in the event loop instead
-        # (3.12 does this by default): a third of the worker's time at 200 clips/s.
+        # Plugins run in processes the worker starts (see plugin_host). Python 3.11's default
+        # child watcher starts a thread per process to wait for it; a pidfd watcher waits in the
+        # event loop instead (3.12 does this by default).
         asyncio.set_child_watcher(asyncio.PidfdChildWatcher())
     asyncio.run(build(settings).run())
     # The graceful shutdown is done (offsets committed, plugins shut down). A sync plugin hook

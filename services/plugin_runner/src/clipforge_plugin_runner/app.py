@@ -11,13 +11,14 @@ from faststream.middlewares import AckPolicy
 from clipforge.db.clip_ids import clip_lookup
 from clipforge.db.engine import make_engine, make_sessionmaker
 from clipforge.events import Topics
-from clipforge.messaging import make_broker, subscribe_batches
+from clipforge.messaging import make_broker, provisioned, subscribe_batches
 from clipforge.settings import Settings
 from clipforge_plugin_runner.captured import SERVICE, CapturedHandler
 from clipforge_plugin_runner.discovery import builtin_plugin_dir, folders_fingerprint
 from clipforge_plugin_runner.hooks import HookHandlers
 from clipforge_plugin_runner.host import PluginHost
 from clipforge_plugin_runner.registry import Registry
+from clipforge_plugin_runner.sandbox import Isolation
 
 log = logging.getLogger("plugin-runner")
 
@@ -26,7 +27,7 @@ HOOKS_GROUP = "plugin-runner-hooks"
 
 
 def build(settings: Settings) -> FastStream:
-    broker = make_broker(settings.kafka_bootstrap_servers, client_id=f"{SERVICE}-{settings.instance}")
+    broker = make_broker(settings, client_id=f"{SERVICE}-{settings.instance}")
     engine = make_engine(settings.database_url, pool_size=4)
     builtin = builtin_plugin_dir()
     folders = ([builtin] if builtin else []) + settings.plugin_folders()
@@ -36,6 +37,7 @@ def build(settings: Settings) -> FastStream:
         folders,
         settings.plugin_timeout_s,
         max_result_bytes=settings.plugin_result_max_bytes,
+        isolation=Isolation.from_settings(settings),
     )
     captured = CapturedHandler(broker, host, clip_lookup(sessions), settings)
     hooks = HookHandlers(host, captured.dead_letters)
@@ -53,7 +55,7 @@ def build(settings: Settings) -> FastStream:
     # once per completed run, on one replica (a group of its own, so it never competes with
     # clip.captured for the runners' time)
     broker.subscriber(
-        Topics.CLIP_ENRICHED,
+        provisioned(Topics.CLIP_ENRICHED),
         group_id=HOOKS_GROUP,
         auto_offset_reset="latest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -62,7 +64,7 @@ def build(settings: Settings) -> FastStream:
     # Every replica must see every registry change: no consumer group, start at the end (the
     # registry read at start-up covers what came before).
     broker.subscriber(
-        Topics.PLUGIN_CHANGED,
+        provisioned(Topics.PLUGIN_CHANGED),
         auto_offset_reset="latest",
         ack_policy=AckPolicy.MANUAL,
         title="plugin-runner:plugin.changed",
@@ -70,8 +72,12 @@ def build(settings: Settings) -> FastStream:
 
     app = FastStream(broker, logger=log)
 
+    # taken before the first discovery, so that a plugin dropped in while it runs is rescanned
+    fingerprints: list[tuple[tuple[str, tuple[float, ...]], ...]] = []
+
     @app.on_startup
     async def load_plugins() -> None:
+        fingerprints.append(await asyncio.to_thread(folders_fingerprint, folders))
         backoff = 0.5
         while True:
             try:
@@ -85,7 +91,7 @@ def build(settings: Settings) -> FastStream:
     rescans: list[asyncio.Task[None]] = []
 
     async def watch_folders() -> None:
-        fingerprint = await asyncio.to_thread(folders_fingerprint, folders)
+        fingerprint = fingerprints[0]
         while True:
             await asyncio.sleep(settings.plugin_rescan_s)
             try:

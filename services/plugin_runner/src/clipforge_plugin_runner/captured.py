@@ -16,8 +16,10 @@ again on its own, never the pieces already acknowledged, and never by running th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -116,7 +118,8 @@ class CapturedHandler:
         stored = []
         for result in results:
             folder = root / result.plugin
-            files = sorted(f for f in folder.iterdir() if f.is_file()) if folder.is_dir() else []
+            # regular files only: never what a symlink the plugin made points at (a secret of ours)
+            files = sorted(f for f in folder.iterdir() if _regular(f)) if folder.is_dir() else []
             if files and result.status is PluginRunStatus.OK:
                 try:
                     for file in files:
@@ -161,6 +164,12 @@ class CapturedHandler:
             results=results,
             backfill_id=event.backfill_id,
         )
+
+
+def _regular(path: Path) -> bool:
+    with contextlib.suppress(OSError):
+        return stat.S_ISREG(path.lstat().st_mode)
+    return False
 
 
 def _groups_that_fit(results: list[PluginResult], budget: int) -> list[list[PluginResult]]:

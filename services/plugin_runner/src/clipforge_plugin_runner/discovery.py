@@ -2,8 +2,10 @@
 distributions' `clipforge.plugins` entry points.
 
 Discovery imports plugin code (that is the only way to read a Python plugin's metadata), so it
-runs in the worker, never in the API. A plugin that fails to import becomes a `Discovered` with
-`error` set, so the registry can show the failure; it never stops the scan.
+never runs in the API, nor in the worker itself: the worker lists the `sources` (files, folders,
+entry points: no plugin code runs for that) and a sandboxed process (`plugin_host discover`)
+scans them (`scan_source`). A plugin that fails to import becomes a `Discovered` with `error`
+set, so the registry can show the failure; it never stops the scan.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import logging
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from clipforge.sdk import PluginBase, PluginMetadata
 from clipforge_plugin_runner.native import MANIFEST, NativePlugin, read_manifest
@@ -48,11 +51,41 @@ class Discovered:
     error: str | None = None
     factory: Factory | None = field(default=None, repr=False)
     code_mtimes: tuple[float, ...] = ()  # modification times of its code: a change means "reload"
+    source: dict[str, str] = field(default_factory=dict)  # where it was found: see `sources`
 
     def instantiate(self, reload: bool = False) -> PluginBase:
         if self.factory is None:
             raise RuntimeError(f"plugin {self.name} did not load: {self.error}")
         return self.factory(reload)
+
+    def to_json(self) -> dict[str, Any]:
+        """What a discovery process reports (everything but the factory)."""
+        return {
+            "name": self.name,
+            "found_in": self.found_in,
+            "entry_point": self.entry_point,
+            "install_path": self.install_path,
+            "metadata": self.metadata.model_dump(mode="json") if self.metadata else None,
+            "error": self.error,
+            "code_mtimes": list(self.code_mtimes),
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Discovered:
+        """A discovery process's report, read by the worker (which checks it: plugin code ran
+        in that process)."""
+        metadata = data.get("metadata")
+        return cls(
+            name=str(data["name"]),
+            found_in=str(data["found_in"]),
+            entry_point=str(data["entry_point"]),
+            install_path=str(data["install_path"]),
+            metadata=PluginMetadata.model_validate(metadata) if metadata is not None else None,
+            error=None if data.get("error") is None else str(data["error"]),
+            code_mtimes=tuple(float(t) for t in data.get("code_mtimes", ())),
+            source={str(k): str(v) for k, v in dict(data.get("source", {})).items()},
+        )
 
 
 def _python_factory(loader: ModuleLoader, module: ModuleType, class_name: str) -> Factory:
@@ -183,23 +216,51 @@ def _candidates(folder: Path) -> Iterator[Path]:
                 )
 
 
-def scan_folder(folder: Path) -> Iterator[Discovered]:
-    if not folder.is_dir():
-        log.warning("plugin folder %s does not exist", folder)
-        return
-    for path in _candidates(folder):
-        code_mtimes = _code_mtimes(path)
-        if path.is_dir() and (path / MANIFEST).exists():
-            yield replace(_from_manifest(path, folder), code_mtimes=code_mtimes)
+def sources(folders: list[Path]) -> list[dict[str, str]]:
+    """Where plugins may be, in order of precedence: each folder's candidates, then the installed
+    distributions' entry points. Runs no plugin code."""
+    found = []
+    for folder in folders:
+        if not folder.is_dir():
+            log.warning("plugin folder %s does not exist", folder)
             continue
-        for found in _from_module(
-            lambda _reload, p=path: _import_file(p),  # type: ignore[misc]
-            "folder",
-            str(path.relative_to(folder)),
-            str(folder),
-            _safe_name(path.stem),
-        ):
-            yield replace(found, code_mtimes=code_mtimes)
+        for path in _candidates(folder):
+            kind = "native" if path.is_dir() and (path / MANIFEST).exists() else "file"
+            found.append({"kind": kind, "path": str(path), "folder": str(folder)})
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        found.append({"kind": "entry_point", "name": ep.name, "value": ep.value})
+    return found
+
+
+def scan_source(source: dict[str, str]) -> list[Discovered]:
+    """The plugins one source holds (imports its code: runs in a plugin process)."""
+    if source["kind"] == "entry_point":
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name == source["name"] and ep.value == source["value"]:
+                return [replace(d, source=source) for d in _scan_entry_point(ep)]
+        return []
+    path, folder = Path(source["path"]), Path(source["folder"])
+    code_mtimes = _code_mtimes(path)
+    if source["kind"] == "native":
+        found = [_from_manifest(path, folder)]
+    else:
+        found = list(
+            _from_module(
+                lambda _reload, p=path: _import_file(p),  # type: ignore[misc]
+                "folder",
+                str(path.relative_to(folder)),
+                str(folder),
+                _safe_name(path.stem),
+            )
+        )
+    return [replace(d, code_mtimes=code_mtimes, source=source) for d in found]
+
+
+def scan_folder(folder: Path) -> Iterator[Discovered]:
+    """The plugins in one folder, imported in this process."""
+    for source in sources([folder]):
+        if source["kind"] != "entry_point":
+            yield from scan_source(source)
 
 
 def _from_manifest(path: Path, folder: Path) -> Discovered:
@@ -227,12 +288,11 @@ def _entry_point_loader(ep: importlib.metadata.EntryPoint) -> ModuleLoader:
     return load
 
 
-def scan_entry_points() -> Iterator[Discovered]:
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        dist = ep.dist.name if ep.dist else "unknown distribution"
-        yield from _from_module(
-            _entry_point_loader(ep), "entry_point", ep.value, dist, _safe_name(ep.name), only=ep.attr
-        )
+def _scan_entry_point(ep: importlib.metadata.EntryPoint) -> Iterator[Discovered]:
+    dist = ep.dist.name if ep.dist else "unknown distribution"
+    yield from _from_module(
+        _entry_point_loader(ep), "entry_point", ep.value, dist, _safe_name(ep.name), only=ep.attr
+    )
 
 
 def _code_mtimes(path: Path) -> tuple[float, ...]:
@@ -259,20 +319,44 @@ def folders_fingerprint(folders: list[Path]) -> tuple[tuple[str, tuple[float, ..
     )
 
 
-def discover(folders: list[Path]) -> dict[str, Discovered]:
+def unscannable(source: dict[str, str], error: str) -> Discovered:
+    """What a source that could not be scanned at all (its import crashed or hung the discovery
+    process) is registered as."""
+    if source["kind"] == "entry_point":
+        return Discovered(
+            _safe_name(source["name"]), "entry_point", source["value"], "", error=error, source=source
+        )
+    path, folder = Path(source["path"]), Path(source["folder"])
+    entry_point = str((path / MANIFEST if source["kind"] == "native" else path).relative_to(folder))
+    return Discovered(
+        _safe_name(path.name if source["kind"] == "native" else path.stem),
+        "folder",
+        entry_point,
+        str(folder),
+        error=error,
+        code_mtimes=_code_mtimes(path),
+        source=source,
+    )
+
+
+def first_of_each_name(found: Iterable[Discovered]) -> dict[str, Discovered]:
     """Every plugin found, by name; the first place a name is found wins."""
-    found: dict[str, Discovered] = {}
-    sources = [d for folder in folders for d in scan_folder(folder)]
-    sources += list(scan_entry_points())
-    for d in sources:
-        if d.name in found:
-            if d.error is None and found[d.name].error is None:
+    by_name: dict[str, Discovered] = {}
+    for d in found:
+        if d.name in by_name:
+            if d.error is None and by_name[d.name].error is None:
                 log.info(
                     "plugin %s found again at %s; keeping %s",
                     d.name,
                     d.entry_point,
-                    found[d.name].entry_point,
+                    by_name[d.name].entry_point,
                 )
             continue
-        found[d.name] = d
-    return found
+        by_name[d.name] = d
+    return by_name
+
+
+def discover(folders: list[Path]) -> dict[str, Discovered]:
+    """Every plugin found, by name, imported in this process (the worker uses
+    `plugin_host.discover_isolated` instead)."""
+    return first_of_each_name(d for source in sources(folders) for d in scan_source(source))

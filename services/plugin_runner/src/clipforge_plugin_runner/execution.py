@@ -7,9 +7,10 @@ fail the metadata service's whole merge batch. A result that fails the check mak
 run an `error` saying what was wrong and where (`result.text: NUL character`); the clip's other
 plugins are not affected.
 
-Sync hooks run in a thread pool so they cannot block the event loop; a sync hook that hangs past
-its limit is abandoned (Python cannot kill a thread) and its thread is written off, which is why
-the pool is wide. Native plugins run as processes and are killed instead.
+This runs in a plugin's host process (`plugin_host`), never in the worker. Sync hooks run in a
+thread pool so they cannot block the event loop; a sync hook that hangs past its limit is
+abandoned (Python cannot kill a thread) and its thread is written off (the host asks to be
+replaced after a few). Native plugins run as processes and are killed instead.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def _reason(text: str) -> str:
     return scrub_text(text[:MAX_REASON_CHARS])
 
 
-HOOK_THREADS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="plugin-hook")
+HOST_THREADS = 16
+HOOK_THREADS = ThreadPoolExecutor(max_workers=HOST_THREADS, thread_name_prefix="plugin-hook")
 
 
 class BadResult(Exception):

@@ -1,5 +1,10 @@
 """The plugins loaded in this worker, kept in step with the registry.
 
+No plugin code runs in the worker: each loaded plugin runs in a process of its own
+(`process.HostedPlugin`, confined as `sandbox` describes), and discovery runs in such processes
+too. Enabling a plugin starts its process, disabling it stops it, and changed code or
+configuration replaces it.
+
 The registry in Postgres is the truth: on start the host loads the enabled set, and on every
 `plugin.changed` it re-reads that plugin's row and loads, reloads or unloads it to match. So a
 missed or reordered change message is repaired by the next one, or by a restart.
@@ -14,48 +19,55 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from clipforge.events import PluginResult, PluginRunStatus
-from clipforge.sdk import PluginBase, PluginContext
-from clipforge.storable import scrub_text
-from clipforge_plugin_runner.discovery import Discovered, discover
-from clipforge_plugin_runner.execution import call_hook, run_captured_hook, run_processed_hook
+from clipforge.settings import Settings
+from clipforge_plugin_runner.discovery import Discovered
+from clipforge_plugin_runner.process import HostedPlugin, LoadFailed, discover_isolated
 from clipforge_plugin_runner.registry import PluginRegistry, PluginState
+from clipforge_plugin_runner.sandbox import Isolation, remove_stale_homes
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class Loaded:
-    plugin: PluginBase
-    name: str
-    version: str
-    timeout: float
+STARTING_WAIT_S = 60.0  # the most a clip waits for a plugin whose process is starting
 
 
 class PluginHost:
     def __init__(
-        self, registry: PluginRegistry, folders: list[Path], default_timeout: float, max_result_bytes: int
+        self,
+        registry: PluginRegistry,
+        folders: list[Path],
+        default_timeout: float,
+        max_result_bytes: int,
+        isolation: Isolation | None = None,
     ) -> None:
         self.registry = registry
         self.folders = folders
         self.default_timeout = default_timeout
         self.max_result_bytes = max_result_bytes
+        self.isolation = isolation or Isolation.from_settings(Settings())
+        self.isolation.plugin_folders = folders
         self.discovered: dict[str, Discovered] = {}
-        self.loaded: dict[str, Loaded] = {}
+        self.loaded: dict[str, HostedPlugin] = {}
         self.unloadable: dict[str, str] = {}  # enabled here, but failed to load: name -> why
+        self.starting: dict[str, asyncio.Event] = {}  # its process is starting: set once it has
         self._lock = asyncio.Lock()
+        self._stopping: set[asyncio.Task[None]] = set()
+
+    async def _discover(self) -> dict[str, Discovered]:
+        return await discover_isolated(self.folders, self.isolation)
 
     async def start(self) -> None:
         """Discover, register what was found, and load the enabled plugins."""
+        await asyncio.to_thread(remove_stale_homes, self.isolation.scratch_root)
         async with self._lock:
-            self.discovered = await asyncio.to_thread(discover, self.folders)
+            self.discovered = await self._discover()
             await self.registry.sync_discovered(self.discovered.values())
-            for state in await self.registry.enabled():
-                await self._load(state, reload=False)
+            enabled = await self.registry.enabled()
+            self._expect(len(enabled))
+            await asyncio.gather(*(self._load(state, reload=False) for state in enabled))
         log.info("plugins loaded: %s", ", ".join(sorted(self.loaded)) or "none")
 
     async def rescan(self) -> None:
@@ -63,11 +75,13 @@ class PluginHost:
         register what is new, reload enabled plugins whose code changed."""
         async with self._lock:
             before = self.discovered
-            self.discovered = await asyncio.to_thread(discover, self.folders)
+            self.discovered = await self._discover()
             created = await self.registry.sync_discovered(self.discovered.values())
             if created:
                 log.info("new plugins registered: %s", ", ".join(created))
-            for state in await self.registry.enabled():
+            enabled = await self.registry.enabled()
+            self._expect(len(enabled))
+            for state in enabled:
                 old, new = before.get(state.name), self.discovered.get(state.name)
                 changed = new is not None and (old is None or old.code_mtimes != new.code_mtimes)
                 if state.name not in self.loaded or changed:
@@ -78,7 +92,7 @@ class PluginHost:
         async with self._lock:
             state = await self.registry.get(name)
             if name not in self.discovered or reload_code:
-                found = (await asyncio.to_thread(discover, self.folders)).get(name)
+                found = (await self._discover()).get(name)
                 if found is not None:
                     self.discovered[name] = found
             if state is None or not state.enabled:
@@ -86,7 +100,13 @@ class PluginHost:
             else:
                 await self._load(state, reload=reload_code or name in self.loaded)
 
+    def _expect(self, plugins: int) -> None:
+        """How many plugin processes may run at once: one per plugin, and a few being replaced."""
+        self.isolation.processes = max(self.isolation.processes, plugins + 3, len(self.loaded) + 3)
+
     async def _load(self, state: PluginState, *, reload: bool) -> None:
+        """Start a process for the plugin as its row says; the one it had (if any) is stopped
+        once the new one runs (so a reload leaves no gap)."""
         found = self.discovered.get(state.name)
         if found is None or found.error:
             reason = (found.error if found else None) or "no plugin of that name in the plugin folders"
@@ -94,23 +114,48 @@ class PluginHost:
             await self._unload(state.name)
             await self._cannot_load(state.name, reason)
             return
-        await self._unload(state.name)
-        try:
-            plugin = found.instantiate(reload=reload)
-            config = type(plugin).parse_config(state.config)
-            plugin.context = PluginContext(logging.getLogger(f"plugin.{state.name}"), config)
-            await call_hook(plugin.initialize)
-        except Exception as exc:
-            log.exception("plugin %s failed to initialize", state.name)
-            await self._cannot_load(state.name, scrub_text(f"{type(exc).__name__}: {exc}"))
-            return
+        self._expect(len(self.loaded) + 1)
         version = found.metadata.version if found.metadata else "0.0.0"
         declared = found.metadata.timeout_s if found.metadata else None
         timeout = float(state.config.get("timeout_s", declared or self.default_timeout))
-        self.loaded[state.name] = Loaded(plugin, state.name, version, timeout)
+        limits, problems = self.isolation.limits.lowered_by(state.config)
+        for problem in problems:
+            log.warning("plugin %s: configuration %s; the operator's limit applies", state.name, problem)
+
+        async def load_error(error: str | None) -> None:
+            await self.registry.record_error(state.name, error)
+
+        plugin = HostedPlugin(
+            state.name,
+            version,
+            found.source,
+            state.config,
+            timeout=timeout,
+            limits=limits,
+            isolation=self.isolation,
+            max_result_bytes=self.max_result_bytes,
+            on_load_error=load_error,
+        )
+        starting = self.starting.setdefault(state.name, asyncio.Event())
+        try:
+            await plugin.start()
+        except (LoadFailed, OSError) as exc:
+            log.warning(
+                "plugin %s failed to load: %s", state.name, str(exc).splitlines()[0] if str(exc) else exc
+            )
+            await self._unload(state.name)
+            await self._cannot_load(state.name, str(exc))
+            return
+        finally:
+            self.starting.pop(state.name, None)
+            starting.set()
+        old = self.loaded.get(state.name)
+        self.loaded[state.name] = plugin
         self.unloadable.pop(state.name, None)
+        if old is not None:
+            self._stop_later(old)
         await self.registry.record_error(state.name, None)
-        log.info("plugin %s %s loaded", state.name, version)
+        log.info("plugin %s %s loaded (%s)", state.name, version, "reloaded" if reload else "started")
 
     async def _cannot_load(self, name: str, reason: str) -> None:
         self.unloadable[name] = reason
@@ -121,21 +166,24 @@ class PluginHost:
         loaded = self.loaded.pop(name, None)
         if loaded is None:
             return
-        try:
-            async with asyncio.timeout(loaded.timeout):
-                await call_hook(loaded.plugin.shutdown)
-        except Exception:
-            log.exception("plugin %s failed to shut down", name)
+        self._stop_later(loaded)
         log.info("plugin %s unloaded", name)
+
+    def _stop_later(self, plugin: HostedPlugin) -> None:
+        """Stop a plugin's process once the calls it has are answered (new ones go elsewhere)."""
+        task = asyncio.create_task(plugin.stop(drain=True), name=f"plugin-{plugin.name}-stop")
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
 
     async def stop(self) -> None:
         async with self._lock:
             for name in list(self.loaded):
                 await self._unload(name)
+            await asyncio.gather(*list(self._stopping), return_exceptions=True)
 
     def due(self, only: list[str] | None) -> list[str]:
         """The plugins a run covers: every enabled one (loaded or not), or the ones asked for."""
-        return sorted({*self.loaded, *self.unloadable}) if only is None else sorted(set(only))
+        return sorted({*self.loaded, *self.unloadable, *self.starting}) if only is None else sorted(set(only))
 
     async def run_captured(
         self, clip: dict[str, Any], due: list[str], *, partial_after: float, artifacts: Path | None = None
@@ -146,18 +194,12 @@ class PluginHost:
         Yields the results in at most two pieces: if some plugins are still running after
         `partial_after` seconds, what has finished is reported first, so the clip shows its
         fast results (and the status "processing") while the slow ones work."""
+        if starting := [self.starting[n].wait() for n in due if n not in self.loaded and n in self.starting]:
+            # just enabled (or reloaded): its process is starting, not missing
+            await asyncio.wait([asyncio.ensure_future(w) for w in starting], timeout=STARTING_WAIT_S)
         skipped = [self._skipped(n) for n in due if n not in self.loaded]
         tasks = [
-            asyncio.create_task(
-                run_captured_hook(
-                    p.plugin.on_clip_captured,
-                    _with_artifacts_dir(clip, artifacts, p.name),
-                    plugin=p.name,
-                    version=p.version,
-                    timeout=p.timeout,
-                    max_result_bytes=self.max_result_bytes,
-                )
-            )
+            asyncio.create_task(self._captured(p, clip, artifacts))
             for p in (self.loaded[n] for n in due if n in self.loaded)
         ]
         if not tasks:
@@ -172,6 +214,19 @@ class PluginHost:
             done, _ = await asyncio.wait(pending)
             done |= set(tasks)
         yield skipped + [t.result() for t in tasks if t in done]
+
+    async def _captured(
+        self, plugin: HostedPlugin, clip: dict[str, Any], artifacts: Path | None
+    ) -> PluginResult:
+        data = _with_artifacts_dir(clip, artifacts, plugin.name)
+        folder = data["artifacts_dir"]
+        if folder is not None:
+            self.isolation.give(Path(folder))
+        try:
+            return await plugin.call("on_clip_captured", data)
+        finally:
+            if folder is not None:
+                self.isolation.take_back(Path(folder))
 
     def _skipped(self, name: str) -> PluginResult:
         """The result of a due plugin that is not loaded here, saying why."""
@@ -188,11 +243,9 @@ class PluginHost:
         """Call every enabled plugin's `on_clip_processed` hook; failures are contained and logged."""
         results = await asyncio.gather(
             *(
-                run_processed_hook(
-                    p.plugin.on_clip_processed, clip, plugin=p.name, version=p.version, timeout=p.timeout
-                )
+                p.call("on_clip_processed", clip)
                 for p in list(self.loaded.values())
-                if p.plugin.handles("on_clip_processed")
+                if "on_clip_processed" in p.handles
             )
         )
         for r in results:

@@ -1,14 +1,15 @@
 """Native plugins: any executable (Rust, C++, ...) described by a `plugin.json` manifest.
 
-The process protocol: the runner starts the executable once per hook call, writes one JSON
-request to its stdin and reads one JSON response from its stdout.
+The process protocol: the plugin's own process (`plugin_host`, confined as `sandbox` says, which
+the executable inherits) starts the executable once per hook call, writes one JSON request to
+its stdin and reads one JSON response from its stdout.
 
     request:  {"protocol": 1, "hook": "on_clip_captured", "clip": {...}, "config": {...}}
     response: {"result": {...}}  or  {"error": "what went wrong"}
 
 A non-zero exit, output that is not such a JSON object, or output over 1 MiB is an error. The
-process shares no memory with the worker, and when the plugin's time limit passes the runner
-kills it (its whole process group) and records a time-out.
+process shares no memory with the worker, and when the plugin's time limit passes it is killed
+(its whole process group) and a time-out recorded.
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ class NativePlugin(PluginBase):
     def __init__(self, manifest: NativeManifest, folder: Path) -> None:
         self.manifest = manifest
         self.folder = folder.resolve()
+        self.slots: asyncio.Semaphore | None = None  # processes at once, if bounded
+
+    def bound(self, open_files: int) -> None:
+        """Run at most as many processes at once as `open_files` allows (each call holds three
+        pipes and a process handle in the process that starts it)."""
+        self.slots = asyncio.Semaphore(max(1, (open_files - 32) // 8))
 
     @property
     def metadata(self) -> PluginMetadata:
@@ -91,6 +98,12 @@ class NativePlugin(PluginBase):
         return await self.call("on_clip_processed", clip_data)
 
     async def call(self, hook: str, clip: ClipData) -> dict[str, Any]:
+        if self.slots is None:
+            return await self._call(hook, clip)
+        async with self.slots:
+            return await self._call(hook, clip)
+
+    async def _call(self, hook: str, clip: ClipData) -> dict[str, Any]:
         request = json.dumps(
             {"protocol": PROTOCOL, "hook": hook, "clip": clip, "config": self.config}
         ).encode()

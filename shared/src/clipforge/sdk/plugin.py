@@ -116,8 +116,12 @@ class PluginMetadata(PluginDescription):
     )
 
 
-RUNNER_CONFIG_KEYS = frozenset({"timeout_s"})
-"""Configuration keys the runner reads itself (a plugin's time limit): not the plugin's own."""
+RUNNER_CONFIG_KEYS = frozenset({"timeout_s", "memory_mb", "cpu_s", "max_files", "max_procs"})
+"""Configuration keys the runner reads itself, not the plugin's own: its time limit per hook
+(`timeout_s`), and the limits of the process it runs in, each of which can only lower the
+operator's (CLIPFORGE_PLUGIN_MEMORY_MB, _CPU_S, _MAX_FILES, _MAX_PROCS): its address space in MB
+(`memory_mb`), the CPU seconds that process may use (`cpu_s`), its open files (`max_files`), and
+the processes and threads it may start (`max_procs`)."""
 
 
 @dataclass

@@ -12,6 +12,7 @@ from sqlalchemy import Select, func, select
 from clipforge.db.models import Clip
 from clipforge.events import ClipStatus
 from clipforge.storable import Text
+from clipforge_api.auth import Admin, Uploader, Viewer
 from clipforge_api.deps import Session, Snapshot, Storage, UoW
 from clipforge_api.handlers import clips as handlers
 from clipforge_api.responses import EVERY_OPERATION, responses
@@ -28,7 +29,7 @@ from clipforge_api.schemas import (
 )
 from clipforge_api.unit_of_work import NotFound
 
-router = APIRouter(prefix="/clips", tags=["clips"], responses=EVERY_OPERATION)
+router = APIRouter(prefix="/clips", tags=["clips"], responses=EVERY_OPERATION, dependencies=[Viewer])
 
 SORT_COLUMNS = {
     ClipSort.RECORDED_AT: Clip.recorded_at,
@@ -39,7 +40,11 @@ SORT_COLUMNS = {
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=ClipOut, responses=responses(location=201)
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ClipOut,
+    responses=responses(location=201),
+    dependencies=[Uploader],
 )
 async def create_clip(body: ClipCreate, uow: UoW, response: Response) -> Clip:
     """Store a clip; its `clip.captured` event commits with it and the plugins run on it."""
@@ -137,13 +142,15 @@ async def list_clips(
     return {"items": items, "total": total or 0, "limit": limit, "offset": offset}
 
 
-@router.put("/{clip_id:uuid}", response_model=ClipOut, responses=responses(404))
+@router.put("/{clip_id:uuid}", response_model=ClipOut, responses=responses(404), dependencies=[Uploader])
 async def update_clip(clip_id: uuid.UUID, body: ClipUpdate, uow: UoW) -> Clip:
     """Change the fields sent. `metadata` replaces the user's own keys; plugin results stay."""
     return await handlers.update_clip(uow, clip_id, body)
 
 
-@router.delete("/{clip_id:uuid}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404))
+@router.delete(
+    "/{clip_id:uuid}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404), dependencies=[Admin]
+)
 async def delete_clip(clip_id: uuid.UUID, uow: UoW, storage: Storage) -> Response:
     """Delete the clip, its derived files (poster, storyboard), and its file if it was uploaded."""
     await handlers.delete_clip(uow, storage, clip_id)

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from clipforge.db.models import Clip
 from clipforge.media.library import artifact_key
 from clipforge.media.storage import MediaStorage
+from clipforge_api.auth import Uploader, Viewer
 from clipforge_api.deps import Session, Storage, UoW
 from clipforge_api.handlers import uploads
 from clipforge_api.ranges import stored_response
@@ -22,7 +23,7 @@ from clipforge_api.responses import EVERY_OPERATION, responses
 from clipforge_api.schemas import ClipOut
 from clipforge_api.unit_of_work import NotFound
 
-router = APIRouter(prefix="/clips", tags=["media"], responses=EVERY_OPERATION)
+router = APIRouter(prefix="/clips", tags=["media"], responses=EVERY_OPERATION, dependencies=[Viewer])
 
 UPLOAD_PATH = "/api/v1/clips/upload"
 BINARY = {"schema": {"type": "string", "format": "binary"}}
@@ -48,6 +49,7 @@ UPLOAD_FORM: dict[str, Any] = {
 
 @router.post(
     "/upload",
+    dependencies=[Uploader],
     status_code=status.HTTP_201_CREATED,
     response_model=ClipOut,
     responses={

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipforge.db.models import Plugin, PluginConfiguration
 from clipforge.sdk.plugin import PluginType
+from clipforge_api.auth import Admin, Viewer
 from clipforge_api.deps import Session, Snapshot, UoW
 from clipforge_api.handlers import plugins as handlers
 from clipforge_api.responses import EVERY_OPERATION, responses
@@ -28,7 +29,7 @@ from clipforge_api.schemas import (
 )
 from clipforge_api.unit_of_work import NotFound
 
-router = APIRouter(prefix="/plugins", tags=["plugins"], responses=EVERY_OPERATION)
+router = APIRouter(prefix="/plugins", tags=["plugins"], responses=EVERY_OPERATION, dependencies=[Viewer])
 
 PluginId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ConfigId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -70,7 +71,11 @@ async def get_plugin(plugin_id: PluginId, session: Session) -> Plugin:
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=PluginOut, responses=responses(409, location=201)
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PluginOut,
+    responses=responses(409, location=201),
+    dependencies=[Admin],
 )
 async def register_plugin(body: PluginCreate, uow: UoW, response: Response) -> Plugin:
     """Register a plugin by hand (plugins in the plugin folders register themselves)."""
@@ -79,25 +84,27 @@ async def register_plugin(body: PluginCreate, uow: UoW, response: Response) -> P
     return plugin
 
 
-@router.put("/{plugin_id}", response_model=PluginOut, responses=responses(404))
+@router.put("/{plugin_id}", response_model=PluginOut, responses=responses(404), dependencies=[Admin])
 async def update_plugin(plugin_id: PluginId, body: PluginUpdate, uow: UoW) -> Plugin:
     return await handlers.update_plugin(uow, plugin_id, body)
 
 
-@router.delete("/{plugin_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404))
+@router.delete(
+    "/{plugin_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404), dependencies=[Admin]
+)
 async def delete_plugin(plugin_id: PluginId, uow: UoW) -> Response:
     """Unregister the plugin (its configuration goes with it); runners unload it."""
     await handlers.delete_plugin(uow, plugin_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{plugin_id}/enable", response_model=PluginOut, responses=responses(404))
+@router.post("/{plugin_id}/enable", response_model=PluginOut, responses=responses(404), dependencies=[Admin])
 async def enable_plugin(plugin_id: PluginId, uow: UoW) -> Plugin:
     """Runners load the plugin and run it on every new clip from now on."""
     return await handlers.set_enabled(uow, plugin_id, True)
 
 
-@router.post("/{plugin_id}/disable", response_model=PluginOut, responses=responses(404))
+@router.post("/{plugin_id}/disable", response_model=PluginOut, responses=responses(404), dependencies=[Admin])
 async def disable_plugin(plugin_id: PluginId, uow: UoW) -> Plugin:
     """Runners unload the plugin; clips already processed keep its results."""
     return await handlers.set_enabled(uow, plugin_id, False)
@@ -106,7 +113,9 @@ async def disable_plugin(plugin_id: PluginId, uow: UoW) -> Plugin:
 # -- configuration -----------------------------------------------------------------------------
 
 
-@router.get("/{plugin_id}/config", response_model=Page[ConfigOut], responses=responses(404))
+@router.get(
+    "/{plugin_id}/config", response_model=Page[ConfigOut], responses=responses(404), dependencies=[Admin]
+)
 async def list_plugin_config(
     plugin_id: PluginId,
     session: Snapshot,
@@ -133,6 +142,7 @@ async def list_plugin_config(
     status_code=status.HTTP_201_CREATED,
     response_model=ConfigOut,
     responses=responses(404, 409, location=201),
+    dependencies=[Admin],
 )
 async def add_plugin_config(
     plugin_id: PluginId, body: ConfigCreate, uow: UoW, response: Response
@@ -143,7 +153,12 @@ async def add_plugin_config(
     return row
 
 
-@router.put("/{plugin_id}/config/{config_id}", response_model=ConfigOut, responses=responses(404))
+@router.put(
+    "/{plugin_id}/config/{config_id}",
+    response_model=ConfigOut,
+    responses=responses(404),
+    dependencies=[Admin],
+)
 async def update_plugin_config(
     plugin_id: PluginId, config_id: ConfigId, body: ConfigUpdate, uow: UoW
 ) -> PluginConfiguration:
@@ -151,7 +166,10 @@ async def update_plugin_config(
 
 
 @router.delete(
-    "/{plugin_id}/config/{config_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404)
+    "/{plugin_id}/config/{config_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(404),
+    dependencies=[Admin],
 )
 async def delete_plugin_config(plugin_id: PluginId, config_id: ConfigId, uow: UoW) -> Response:
     await handlers.delete_config(uow, plugin_id, config_id)

@@ -10,13 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipforge.db.models import Backfill, Clip, ClipRun, PluginRun
+from clipforge_api.auth import Admin, Viewer
 from clipforge_api.deps import Session, UoW
 from clipforge_api.handlers import clips, plugins
 from clipforge_api.responses import EVERY_OPERATION, responses
 from clipforge_api.schemas import BackfillOut, ProcessingOut, ReprocessOut, ReprocessRequest
 from clipforge_api.unit_of_work import NotFound
 
-router = APIRouter(tags=["processing"], responses=EVERY_OPERATION)
+router = APIRouter(tags=["processing"], responses=EVERY_OPERATION, dependencies=[Viewer])
 
 PluginId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
@@ -45,6 +46,7 @@ async def get_clip_processing(clip_id: uuid.UUID, session: Session) -> Processin
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ReprocessOut,
     responses=responses(404),
+    dependencies=[Admin],
 )
 async def reprocess_clip(
     clip_id: uuid.UUID, uow: UoW, body: Annotated[ReprocessRequest | None, Body()] = None
@@ -78,6 +80,7 @@ async def _backfill_out(session: AsyncSession, backfill: Backfill) -> BackfillOu
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BackfillOut,
     responses=responses(404, 409, location=202),
+    dependencies=[Admin],
 )
 async def start_backfill(plugin_id: PluginId, uow: UoW, session: Session, response: Response) -> BackfillOut:
     """Run an enabled plugin over every existing clip that lacks its result (the others are

@@ -193,15 +193,20 @@ class Late(PluginBase):
         await set_enabled(client, name, False)
 
 
+def writable_by_plugins(tmp_path: Path) -> Path:
+    """A folder plugins may write to: they run as an unprivileged user."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    tmp_path.chmod(0o755)
+    return shared
+
+
 async def test_on_clip_processed_is_called_when_processing_completes(
     stack: RunningStack, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     name = f"recorder_{uuid.uuid4().hex[:6]}"
-    shared = tmp_path / "shared"  # plugins run as an unprivileged user: a folder it may write to
-    shared.mkdir(mode=0o777)
-    shared.chmod(0o777)
-    tmp_path.chmod(0o755)
-    log = shared / "processed.jsonl"
+    log = writable_by_plugins(tmp_path) / "processed.jsonl"
     drop(stack, name, RECORDER, log=str(log))
     await until(lambda: plugin_named(client, name))
     await set_enabled(client, name, True)

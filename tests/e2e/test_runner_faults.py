@@ -118,7 +118,9 @@ async def test_two_runners_share_the_work_and_a_kill_minus_9_loses_nothing(
     assert len(burst) == 200
     for clip_id in burst:
         clip = await wait_for_clip(client, clip_id, lambda c: c["status"] in FINAL, timeout=120)
-        assert clip["status"] == "completed", {n: r["_run"] for n, r in results(clip).items()}
+        assert clip["status"] == "completed", {
+            n: (r["_run"]["status"], r["_run"]["error"]) for n, r in results(clip).items()
+        }
         assert results(clip)["tag_suggester"]["_run"]["status"] == "ok"
     processed = await kafka_reader.read_all("clip.processed")
     runners = {e["runner"] for e in processed if e["clip_id"] in set(burst)}

@@ -45,7 +45,9 @@ async def test_seed_clip_is_enriched_by_highlight_detector(stack: RunningStack, 
     assert result["highlight_count"] == len(result["highlights"]) == len(SEED_BURSTS)
     for burst in SEED_BURSTS:
         assert any(abs(h["timestamp"] - burst) <= 0.5 and h["kind"] == "loud" for h in result["highlights"])
-    assert clip["status"] == "completed", {n: r["_run"] for n, r in results(clip).items()}
+    assert clip["status"] == "completed", {
+        n: (r["_run"]["status"], r["_run"]["error"]) for n, r in results(clip).items()
+    }
     assert clip["title"] == SEED_CLIP["title"]
 
 

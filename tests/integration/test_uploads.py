@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import av
 import httpx
 import obstore
 import pytest
@@ -289,3 +290,19 @@ async def test_a_body_that_is_not_an_upload_form_is_refused_with_the_reason(
     response = await api.post(UPLOAD, headers=headers, content=body)
     assert response.status_code == status, response.text
     assert reason in response.text
+
+
+async def test_a_picture_is_not_a_clip(api: httpx.AsyncClient, tmp_path: Path) -> None:
+    """GIF, PNG: a decoder opens them, but no recorder writes them."""
+    picture = tmp_path / "meme.gif"
+    with av.open(str(picture), "w", format="gif") as out:
+        stream = out.add_stream("gif", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "rgb8"
+        for i in range(3):
+            frame = av.VideoFrame(32, 32, "rgb24").reformat(format="rgb8")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    response = await api.post(UPLOAD, files={"file": picture.open("rb")})
+    assert response.status_code == 415, response.text
+    assert "a picture (gif)" in response.json()["detail"]

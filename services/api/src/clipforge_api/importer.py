@@ -31,7 +31,7 @@ from clipforge.db.models import Clip
 from clipforge.db.records import clip_record
 from clipforge.events import ClipUpdated, Topics
 from clipforge.media.library import upload_key
-from clipforge.media.probe import NotAVideo, probe
+from clipforge.media.probe import NotAVideo, image_format, probe
 from clipforge.media.storage import MediaStorage
 from clipforge.settings import Settings
 from clipforge_api.handlers.clips import create_clip
@@ -174,6 +174,8 @@ class FolderImporter:
         except NotAVideo as exc:
             log.info("not importing %s: %s", path.name, exc)
             return Imported(None, str(exc))
+        if image_format(info["container"]):
+            return Imported(None, f"a picture ({info['container']}), not a video")
         if file_path is None:
             file_path = "/" + upload_key(sha256, path.suffix.lower()[:8])
             await self.storage.put_file(file_path.lstrip("/"), path)

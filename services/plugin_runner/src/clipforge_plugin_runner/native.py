@@ -35,6 +35,8 @@ SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 
 Hook = Literal["on_clip_captured", "on_clip_processed"]
 
+SPAWN_TRIES = 20  # about 6 s of waiting for a free process slot, at most
+
 
 class NativeManifest(PluginMetadata):
     """`plugin.json`: the plugin's metadata (the same model as a Python plugin's), and how to run
@@ -103,19 +105,32 @@ class NativePlugin(PluginBase):
         async with self.slots:
             return await self._call(hook, clip)
 
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        """Start the executable. The plugin user's process budget is shared by every plugin
+        process (RLIMIT_NPROC): when a burst has it full (EAGAIN), wait for some to end, a
+        little, rather than fail the clip."""
+        delay = 0.02
+        for _ in range(SPAWN_TRIES):
+            try:
+                return await asyncio.create_subprocess_exec(
+                    str(self.folder / self.manifest.executable),
+                    *self.manifest.args,
+                    cwd=self.folder,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                    start_new_session=True,  # its own process group, so a kill reaches its children too
+                )
+            except BlockingIOError:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.5)
+        raise NativePluginError("could not start its process: the plugin user's process limit stays full")
+
     async def _call(self, hook: str, clip: ClipData) -> dict[str, Any]:
         request = json.dumps(
             {"protocol": PROTOCOL, "hook": hook, "clip": clip, "config": self.config}
         ).encode()
-        proc = await asyncio.create_subprocess_exec(
-            str(self.folder / self.manifest.executable),
-            *self.manifest.args,
-            cwd=self.folder,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,  # its own process group, so a kill reaches its children too
-        )
+        proc = await self._spawn()
         try:
             stdout, stderr = await proc.communicate(request)
         except BaseException:  # time-out (cancellation) or worker shutdown: kill it, never leave it running

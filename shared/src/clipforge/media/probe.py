@@ -16,6 +16,11 @@ KEYFRAME_PACKETS = 600  # packets read to measure the keyframe interval (10 s at
 DECODE_PACKETS = 32  # packets decoded, at most, until the first frame comes out
 
 
+def image_format(container: str) -> bool:
+    """A picture format (GIF, PNG, JPEG, WebP, ...), which decoders open but no recorder writes."""
+    return container in ("gif", "image2", "apng", "webp") or container.endswith("_pipe")
+
+
 class NotAVideo(ValueError):
     """The file is not a video a decoder can open; the message says why."""
 

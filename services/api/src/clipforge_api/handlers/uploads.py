@@ -27,7 +27,7 @@ from starlette.requests import Request
 
 from clipforge.db.models import Clip
 from clipforge.media.library import INCOMING, upload_key
-from clipforge.media.probe import NotAVideo, probe
+from clipforge.media.probe import NotAVideo, image_format, probe
 from clipforge.media.storage import MediaStorage
 from clipforge_api.form_stream import BadForm, Event, Part, form_events, part_data
 from clipforge_api.handlers.clips import create_clip
@@ -136,9 +136,12 @@ def _checked(storage: MediaStorage, received: Received) -> dict[str, Any]:
         raise NotAVideoUpload("the file is empty")
     try:
         with storage.reader(received.key) as source:
-            return probe(source)
+            info = probe(source)
     except NotAVideo as exc:
         raise NotAVideoUpload(f"not a video: {exc}") from None
+    if image_format(info["container"]):
+        raise NotAVideoUpload(f"not a video: a picture ({info['container']})")
+    return info
 
 
 async def upload_clip(uow: UnitOfWork, storage: MediaStorage, request: Request) -> Clip:

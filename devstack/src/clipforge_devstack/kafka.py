@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -27,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from clipforge_devstack.maven import fetch_jars, pom_version
 from clipforge_devstack.paths import cache_dir, port_open
 from clipforge_devstack.proc import pid_alive
 
@@ -56,9 +56,7 @@ Configuration:
 
 
 def kafka_version() -> str:
-    match = re.search(r"<kafka.version>([^<]+)</kafka.version>", POM.read_text())
-    assert match, "kafka.version missing from kafka-pom.xml"
-    return match.group(1)
+    return pom_version(POM, "kafka.version")
 
 
 def libs_dir() -> Path:
@@ -66,32 +64,8 @@ def libs_dir() -> Path:
 
 
 def fetch() -> Path:
-    """Download the broker jars with Maven once; later calls return the cached folder."""
-    target = libs_dir()
-    if (target / ".complete").exists():
-        return target
-    if shutil.which("mvn") is None:
-        raise RuntimeError("Maven (mvn) is needed to fetch the Kafka broker: run make bootstrap")
-    staging = target.with_name(target.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    subprocess.run(
-        [
-            "mvn",
-            "-B",
-            "-q",
-            "-f",
-            str(POM),
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={staging}",
-            "-DincludeScope=runtime",
-        ],
-        check=True,
-        stdin=subprocess.DEVNULL,
-    )
-    (staging / ".complete").touch()
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
-    return target
+    """Download the jars with Maven once; later calls return the cached folder."""
+    return fetch_jars(POM, libs_dir().name, "the Kafka broker")
 
 
 ADMIN = "admin"

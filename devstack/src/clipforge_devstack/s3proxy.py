@@ -20,6 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from clipforge_devstack.maven import fetch_jars, pom_version
 from clipforge_devstack.paths import cache_dir, port_open
 from clipforge_devstack.proc import pid_alive
 
@@ -44,9 +45,7 @@ LOGBACK = """\
 
 
 def s3proxy_version() -> str:
-    match = re.search(r"<s3proxy.version>([^<]+)</s3proxy.version>", POM.read_text())
-    assert match, "s3proxy.version missing from s3proxy-pom.xml"
-    return match.group(1)
+    return pom_version(POM, "s3proxy.version")
 
 
 def libs_dir() -> Path:
@@ -54,32 +53,8 @@ def libs_dir() -> Path:
 
 
 def fetch() -> Path:
-    """Download the S3Proxy jars with Maven once; later calls return the cached folder."""
-    target = libs_dir()
-    if (target / ".complete").exists():
-        return target
-    if shutil.which("mvn") is None:
-        raise RuntimeError("Maven (mvn) is needed to fetch S3Proxy: run make bootstrap")
-    staging = target.with_name(target.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    subprocess.run(
-        [
-            "mvn",
-            "-B",
-            "-q",
-            "-f",
-            str(POM),
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={staging}",
-            "-DincludeScope=runtime",
-        ],
-        check=True,
-        stdin=subprocess.DEVNULL,
-    )
-    (staging / ".complete").touch()
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
-    return target
+    """Download the jars with Maven once; later calls return the cached folder."""
+    return fetch_jars(POM, libs_dir().name, "S3Proxy")
 
 
 @dataclass

@@ -60,9 +60,10 @@ unit: deps  ## tests that need no server
 chaos: deps  ## the fault suite alone (make test runs it too): poison input, outages, kills, re-drive
 	$(PY) -m pytest tests/e2e -m faults -q -p no:cacheprovider
 
-docs: deps  ## regenerate the committed contracts: docs/asyncapi.json (events), docs/plugin.schema.json (plugin.json)
+docs: deps  ## regenerate the committed contracts: docs/asyncapi.json (events), docs/plugin.schema.json (plugin.json), web/src/api/openapi.json (the web app's API)
 	@mkdir -p docs && $(PY) -m clipforge.events.asyncapi > docs/asyncapi.json
 	@$(PY) -m clipforge_plugin_runner.native > docs/plugin.schema.json
+	@$(PY) -c "import json; from clipforge_api.app import create_app; print(json.dumps(create_app().openapi()))" > web/src/api/openapi.json
 
 test: deps lint typecheck  ## everything: lint, types, unit, integration and end-to-end tests
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -74,6 +74,7 @@ class Thumbnails(PluginBase):
             author="clipforge",
             plugin_type="python",
             enabled_by_default=True,
+            writes_artifacts=True,
             timeout_s=60,  # a long recording takes longer
         )
 

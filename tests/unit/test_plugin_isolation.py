@@ -102,7 +102,9 @@ def python_plugin(name: str, body: str) -> str:
         class P(PluginBase):
             @property
             def metadata(self):
-                return PluginMetadata(name="{name}", display_name="{name}", version="1.0.0")
+                return PluginMetadata(
+                    name="{name}", display_name="{name}", version="1.0.0", writes_artifacts=True
+                )
 
             def on_clip_captured(self, clip_data):
         """

@@ -218,7 +218,9 @@ class PluginHost:
     async def _captured(
         self, plugin: HostedPlugin, clip: dict[str, Any], artifacts: Path | None
     ) -> PluginResult:
-        data = _with_artifacts_dir(clip, artifacts, plugin.name)
+        found = self.discovered.get(plugin.name)
+        wants = found is not None and found.metadata is not None and found.metadata.writes_artifacts
+        data = _with_artifacts_dir(clip, artifacts if wants else None, plugin.name)
         folder = data["artifacts_dir"]
         if folder is not None:
             self.isolation.give(Path(folder))

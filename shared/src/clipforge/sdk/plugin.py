@@ -41,8 +41,9 @@ class ClipData(TypedDict, total=False):
     media_path: str | None
     """Added by the runner: a readable local path to the clip's file, or None while it has none."""
     artifacts_dir: str | None
-    """Added by the runner: an empty folder of this run's own; the files the hook writes there are
-    stored beside the clip (`artifacts/<clip>/<plugin>/<file>`) once the hook returns ok."""
+    """Added by the runner for a plugin whose metadata says `writes_artifacts`: an empty folder of
+    this run's own; the files the hook writes there are stored beside the clip
+    (`artifacts/<clip>/<plugin>/<file>`) once the hook returns ok. None for other plugins."""
 
 
 CLIP_FIELDS = "clip_fields"
@@ -106,6 +107,11 @@ class PluginMetadata(PluginDescription):
     )
     enabled_by_default: bool = Field(
         False, description="Enable when first discovered (built-ins); others wait for the API"
+    )
+    writes_artifacts: bool = Field(
+        False,
+        description="it writes files for the clip (a poster, say) into clip_data['artifacts_dir']; "
+        "for the others that is None, and no folder is made",
     )
     timeout_s: float | None = Field(
         None,

@@ -306,3 +306,16 @@ async def test_a_picture_is_not_a_clip(api: httpx.AsyncClient, tmp_path: Path) -
     response = await api.post(UPLOAD, files={"file": picture.open("rb")})
     assert response.status_code == 415, response.text
     assert "a picture (gif)" in response.json()["detail"]
+
+
+async def test_plugins_get_a_local_file_or_none(storage: MediaStorage, tmp_path: Path) -> None:
+    """In place from a local library, a download from S3; None for a file not there (yet)."""
+    key = f"clips/{uuid.uuid4().hex}.mp4"
+    await obstore.put_async(storage.store, key, b"video bytes")
+    scratch = tmp_path / "scratch"
+    async with storage.local_file(f"/{key}", scratch) as path:
+        assert path is not None
+        assert path.read_bytes() == b"video bytes"
+    async with storage.local_file("/clips/not-there.mp4", scratch) as missing:
+        assert missing is None
+    assert not any(scratch.glob("*")), "a download is deleted after the run"

@@ -14,11 +14,9 @@ per service, and `subscriber`, read-only on the public topics.
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import time
 import uuid
@@ -28,7 +26,7 @@ from pathlib import Path
 
 from clipforge_devstack.maven import fetch_jars, pom_version
 from clipforge_devstack.paths import cache_dir, port_open
-from clipforge_devstack.proc import pid_alive
+from clipforge_devstack.proc import pid_alive, stop_pid
 
 POM = Path(__file__).with_name("kafka-pom.xml")
 
@@ -344,28 +342,10 @@ class LocalKafka:
             time.sleep(0.2)
 
     def stop(self, timeout: float = 30) -> None:
-        pid = self.pid()
-        if pid is None:
-            self.pidfile.unlink(missing_ok=True)
-            return
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while pid_alive(pid) and time.monotonic() < deadline:
-            _reap(pid)
-            time.sleep(0.2)
-        if pid_alive(pid):
-            os.kill(pid, signal.SIGKILL)
-        _reap(pid)
-        self.pidfile.unlink(missing_ok=True)
+        stop_pid(self.pid(), self.pidfile, timeout=timeout, poll_s=0.2)
 
     def reset(self) -> None:
         self.stop()
         shutil.rmtree(self.home, ignore_errors=True)
         if self.secure:
             self.credentials_path.unlink(missing_ok=True)
-
-
-def _reap(pid: int) -> None:
-    """Collect the JVM's exit status when it is our child, so it does not linger as a zombie."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)

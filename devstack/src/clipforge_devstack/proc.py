@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,3 +56,23 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def stop_pid(pid: int | None, pidfile: Path, *, timeout: float, poll_s: float) -> None:
+    """Stop a server we started in the background (a JVM): SIGTERM, up to `timeout` to exit,
+    then SIGKILL; its exit status collected (it may be our child: no zombie), its pid file gone."""
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while pid_alive(pid) and time.monotonic() < deadline:
+            _reap(pid)
+            time.sleep(poll_s)
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        _reap(pid)
+    pidfile.unlink(missing_ok=True)
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)

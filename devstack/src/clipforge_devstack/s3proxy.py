@@ -8,11 +8,8 @@ MD5, the ETag, in an extended attribute where the filesystem has them).
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 import urllib.error
@@ -22,7 +19,7 @@ from pathlib import Path
 
 from clipforge_devstack.maven import fetch_jars, pom_version
 from clipforge_devstack.paths import cache_dir, port_open
-from clipforge_devstack.proc import pid_alive
+from clipforge_devstack.proc import pid_alive, stop_pid
 
 POM = Path(__file__).with_name("s3proxy-pom.xml")
 
@@ -186,26 +183,8 @@ class LocalS3:
             time.sleep(0.1)
 
     def stop(self, timeout: float = 15) -> None:
-        pid = self.pid()
-        if pid is None:
-            self.pidfile.unlink(missing_ok=True)
-            return
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while pid_alive(pid) and time.monotonic() < deadline:
-            _reap(pid)
-            time.sleep(0.1)
-        if pid_alive(pid):
-            os.kill(pid, signal.SIGKILL)
-        _reap(pid)
-        self.pidfile.unlink(missing_ok=True)
+        stop_pid(self.pid(), self.pidfile, timeout=timeout, poll_s=0.1)
 
     def reset(self) -> None:
         self.stop()
         shutil.rmtree(self.home, ignore_errors=True)
-
-
-def _reap(pid: int) -> None:
-    """Collect the JVM's exit status when it is our child, so it does not linger as a zombie."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)

@@ -58,7 +58,7 @@ class DocsGuard:
     """The OpenAPI document, Swagger UI, ReDoc and the AsyncAPI page need a key (any role) unless
     the documentation is public; FastAPI serves them outside the routes' dependencies."""
 
-    def __init__(self, app: ASGIApp, keys: KeyStore | None = None, public: bool = False) -> None:
+    def __init__(self, app: ASGIApp, public: bool = False) -> None:
         self.app = app
         self.public = public
 

@@ -160,12 +160,14 @@ class MediaStorage:
         if self.library is not None:
             yield self.library.existing(file_path)
             return
-        if await self.stat(file_path) is None:
-            yield None
-            return
         copy = scratch / f"{uuid.uuid4().hex}{Path(file_path).suffix[:8]}"
         try:
-            await asyncio.to_thread(self._download, self.key(file_path), copy)
+            try:  # one request: a missing object is the answer, not a HEAD first
+                await asyncio.to_thread(self._download, self.key(file_path), copy)
+            except (OutsideLibrary, FileNotFoundError, InvalidPathError):
+                copy.unlink(missing_ok=True)
+                yield None
+                return
             yield copy
         finally:
             copy.unlink(missing_ok=True)

@@ -156,8 +156,9 @@ async def upload_clip(uow: UnitOfWork, storage: MediaStorage, request: Request) 
         suffix = PurePosixPath(received.filename).suffix.lower()[:8] or ".mp4"
         final = upload_key(received.sha256, suffix)
         await storage.move(received.key, final)
-    finally:
-        await storage.delete(received.key)  # gone already once moved
+    except BaseException:  # refused, a duplicate, or the client gone: the incoming copy goes
+        await storage.delete(received.key)
+        raise
     video = info["video"]
     known = {
         "file_path": f"/{final}",

@@ -43,6 +43,7 @@ SEEK_BACK_S = (2.0, 8.0, 32.0)
 """How far before a time to seek again when a seek went past it (MPEG-TS seeks by decoding
 timestamps, not an index) or found nothing (a truncated file)."""
 MAX_PACKETS = 5000  # packets read (not decoded) after one seek before it is given up
+MAX_DECODED = 600  # frames decoded forward from a keyframe for a poster (10 s at 60 fps)
 MAX_SPRITE_SIDE = 16000  # pixels; tiles shrink to keep the sprite within it
 SPRITE = "storyboard.jpg"
 SPRITE_QUALITY = 80
@@ -187,6 +188,27 @@ class Video:
                 break
         return self._keyframe(target, until=None, scan=False)
 
+    def frame_at(self, seconds: float) -> Picture | None:
+        """The frame shown at `seconds`, decoded forward from the keyframe before it (at most
+        `MAX_DECODED` frames): dearer than `picture_at`, for a poster when every keyframe looked
+        at is dark or flat (a clip with few keyframes, one of them a black first frame)."""
+        target = self.origin + int(seconds / self.time_base)
+        shown: VideoFrame | None = None
+        try:
+            self.container.seek(target, stream=self.stream, backward=True)
+            for n, frame in enumerate(self.container.decode(self.stream)):
+                if n >= MAX_DECODED or (frame.pts is not None and frame.pts > target):
+                    break
+                if frame.pts is not None and not frame.is_corrupt:
+                    shown = frame
+        except av.FFmpegError:
+            pass
+        finally:
+            self.stream.codec_context.flush_buffers()  # the keyframe reads after start clean
+        if shown is None or shown.pts is None:
+            return None
+        return Picture(shown, max(float((shown.pts - self.origin) * self.time_base), 0.0), None)
+
     def _keyframe(self, start: int, *, until: int | None, scan: bool) -> Picture | None:
         """Seek to the keyframe at or before `start` (pts) and decode the first keyframe from there
         that is at or before `until` or, with `scan`, the last one (the packets in between are
@@ -261,18 +283,21 @@ def open_video(path: Path) -> Iterator[Video]:
 
 
 def choose_poster(video: Video) -> Picture | None:
-    """The first picture of `POSTER_AT` that is neither near-black nor flat; else the brightest."""
+    """The first picture of `POSTER_AT` that is neither near-black nor flat, from the keyframes
+    (one decoded packet each), then, if none is, from the frames at those times; else the
+    brightest of them all."""
     best: Picture | None = None
     best_mean = -1.0
-    for fraction in POSTER_AT:
-        picture = video.picture_at(fraction * video.duration)
-        if picture is None:
-            continue
-        mean, spread = luma(picture.frame)
-        if mean >= DARK_LUMA and spread >= FLAT_STD:
-            return picture
-        if mean > best_mean:
-            best, best_mean = picture, mean
+    for look in (video.picture_at, video.frame_at):
+        for fraction in POSTER_AT:
+            picture = look(fraction * video.duration)
+            if picture is None:
+                continue
+            mean, spread = luma(picture.frame)
+            if mean >= DARK_LUMA and spread >= FLAT_STD:
+                return picture
+            if mean > best_mean:
+                best, best_mean = picture, mean
     return best
 
 

@@ -325,3 +325,15 @@ def test_the_configuration_is_bounded() -> None:
     with pytest.raises(ValidationError):
         Thumbnails.parse_config({"format": "gif"})
     assert Thumbnails.parse_config({"timeout_s": 5}).storyboard_frames == 20
+
+
+def test_a_clip_whose_only_keyframe_is_black_still_gets_a_lit_poster(tmp_path: Path) -> None:
+    """make_clip's first frame is black and, 4 s at 30 fps, it is the clip's only keyframe: the
+    poster comes from the frames at the poster's times instead (the brightest, all being flat)."""
+    video = make_clip(tmp_path / "one-key.mp4", seconds=4, width=320, height=180, fps=30)
+    out = out_dir(tmp_path)
+    result = run(video, out)
+    with Image.open(out / result["poster"]["file"]) as poster:
+        mean = float(np.asarray(poster.convert("L")).mean())
+    assert mean >= 24, "not the black first frame"
+    assert result["poster"]["timestamp"] > 0

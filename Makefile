@@ -10,7 +10,7 @@ CARGO      := $(shell command -v cargo || echo $(HOME)/.cargo/bin/cargo)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: help bootstrap deps native dev up down status reset test lint typecheck unit chaos docs integration e2e bench clean
+.PHONY: help bootstrap deps native web web-test dev up down status reset test lint typecheck unit chaos docs integration e2e bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,7 +32,22 @@ deps: bootstrap .venv/.synced native  ## install everything (idempotent)
 native:  ## build the native (Rust) example plugins; cargo rebuilds only what changed
 	@for manifest in plugins/*/Cargo.toml; do $(CARGO) build --release --locked --quiet --manifest-path $$manifest; done
 
-dev: deps  ## start Postgres, Kafka and the three services in the foreground (Ctrl-C stops all)
+# The web app: npm ci when the lockfile changes, a build (type check included) when a source does.
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+
+web/node_modules/.installed: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run --silent build -- --logLevel warn
+
+web: web/dist/index.html  ## build the web app (served by the API at /)
+
+web-test: web/node_modules/.installed  ## the web app's component tests (Vitest)
+	cd web && npx vitest run --reporter=dot
+
+dev: deps web  ## start Postgres, Kafka and the three services in the foreground (Ctrl-C stops all)
 	@exec $(PY) -m clipforge_devstack dev
 
 up: deps  ## start Postgres and Kafka in the background (migrated, topics created)
@@ -65,7 +80,8 @@ docs: deps  ## regenerate the committed contracts: docs/asyncapi.json (events), 
 	@$(PY) -m clipforge_plugin_runner.native > docs/plugin.schema.json
 	@$(PY) -c "import json; from clipforge_api.app import create_app; print(json.dumps(create_app().openapi()))" > web/src/api/openapi.json
 
-test: deps lint typecheck  ## everything: lint, types, unit, integration and end-to-end tests
+test: deps lint typecheck web web-test  ## everything: lint, types, component, unit, integration and end-to-end (browser included) tests
+	@scripts/bootstrap-system.sh --browser
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: deps  ## the benchmark: ratios against same-run baselines (STAGES=..., BENCH_PROFILE=api,...)
@@ -73,4 +89,4 @@ bench: deps  ## the benchmark: ratios against same-run baselines (STAGES=..., BE
 	BENCH_PROFILE=$(BENCH_PROFILE) $(PY) -m bench $(STAGES)
 
 clean:  ## remove the virtualenv and tool caches (not the server data: see reset)
-	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache web/node_modules web/dist

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages clipforge's local stack needs, where they are missing:
 # Postgres 15 server binaries, Java 17 and Maven (for the Kafka and S3Proxy jars); with --bench
-# also the ffmpeg command line (the bench's media baseline). Debian/Ubuntu, as root.
+# also the ffmpeg command line (the bench's media baseline); with --browser also Chromium (the web
+# app's end-to-end tests drive it: Playwright's own browser download does not work everywhere).
+# Node.js 20+ with npm builds the web app. Debian/Ubuntu, as root.
 set -euo pipefail
 
 need=()
@@ -11,9 +13,13 @@ command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v runuser >/dev/null || need+=(util-linux)
 command -v cargo >/dev/null || [ -x "$HOME/.cargo/bin/cargo" ] || need+=(cargo)
-if [ "${1:-}" = "--bench" ]; then
-  command -v ffmpeg >/dev/null || need+=(ffmpeg)
-fi
+command -v npm >/dev/null || need+=(nodejs npm)
+for flag in "$@"; do
+  case "$flag" in
+    --bench) command -v ffmpeg >/dev/null || need+=(ffmpeg) ;;
+    --browser) command -v chromium >/dev/null || need+=(chromium fonts-dejavu-core) ;;
+  esac
+done
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -25,6 +25,8 @@ from tests.auth import ADMIN_KEY, bearer
 from tests.polling import until
 from tests.servers import Servers, fresh_database
 
+WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
+
 
 @dataclass
 class RunningStack:
@@ -58,10 +60,11 @@ async def wait_healthy(url: str, timeout: float = 60.0) -> None:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    env: dict[str, str], kafka_users: KafkaCredentials | None
+    env: dict[str, str], kafka_users: KafkaCredentials | None, only: set[str] | None = None
 ) -> AsyncIterator[RunningStack]:
-    """API, runner and metadata service as processes with this environment (and a plugin folder),
-    each logged in to Kafka as its own user of `kafka_users` (when the broker has users)."""
+    """API, runner and metadata service (or `only` those named) as processes with this
+    environment (and a plugin folder), each logged in to Kafka as its own user of `kafka_users`
+    (when the broker has users). The API serves the web app the test run built."""
     plugin_dir = Path(tempfile.mkdtemp(prefix="clipforge-plugins-"))
     port = free_port()
     env = {
@@ -71,8 +74,10 @@ async def running_stack(
         "CLIPFORGE_PLUGIN_DIRS": str(plugin_dir),
         "CLIPFORGE_PLUGIN_RESCAN_S": "0.5",
         "CLIPFORGE_ADMIN_KEY": ADMIN_KEY,
+        "CLIPFORGE_WEB_DIR": str(WEB_DIST),
     }
-    supervisor = Supervisor(services(env, users=kafka_users))
+    started = [s for s in services(env, users=kafka_users) if only is None or s.name in only]
+    supervisor = Supervisor(started)
     await supervisor.start()
     url = f"http://127.0.0.1:{port}"
     try:

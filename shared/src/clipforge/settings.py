@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     admin_key: SecretStr = Field(SecretStr(""), validation_alias=_env("CLIPFORGE_ADMIN_KEY"))
     cors_origins: str = Field("", validation_alias=_env("CLIPFORGE_CORS_ORIGINS"))  # comma-separated
     public_docs: bool = Field(False, validation_alias=_env("CLIPFORGE_PUBLIC_DOCS"))
+    # The web app's built files (`make web`), served at `/`; the app is absent while it is missing.
+    web_dir: Path = Field(Path("web/dist"), validation_alias=_env("CLIPFORGE_WEB_DIR"))
     auth_failures_per_minute: int = Field(
         30, ge=1, le=100_000, validation_alias=_env("CLIPFORGE_AUTH_FAILURES_PER_MINUTE")
     )

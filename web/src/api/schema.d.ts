@@ -44,6 +44,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/media-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Media Token
+         * @description A token that reads clips' media, posters and storyboards for an hour, as the `access`
+         *     query parameter: for `<video src>` and `<img src>`, which cannot send the key's header.
+         */
+        post: operations["createMediaToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/clips/{clip_id}/media": {
         parameters: {
             query?: never;
@@ -222,7 +243,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Plugin */
+        /**
+         * Get Plugin
+         * @description The plugin, with how its recent runs went.
+         */
         get: operations["getPlugin"];
         /** Update Plugin */
         put: operations["updatePlugin"];
@@ -286,7 +310,12 @@ export interface paths {
         };
         /** List Plugin Config */
         get: operations["listPluginConfig"];
-        put?: never;
+        /**
+         * Set Plugin Config
+         * @description Set and remove several keys at once, as a settings form saves: all of it or, on any
+         *     error (a 422 naming the key under `set`), none. Answers the whole configuration after.
+         */
+        put: operations["setPluginConfig"];
         /**
          * Add Plugin Config
          * @description Add a configuration key; validated against the plugin's schema, live on the runners.
@@ -368,7 +397,8 @@ export interface paths {
         /**
          * Start Backfill
          * @description Run an enabled plugin over every existing clip that lacks its result (the others are
-         *     not run again). Follow the progress at the `Location` given.
+         *     not run again), or with `scope: all` over every clip. Follow the progress at the
+         *     `Location` given.
          */
         post: operations["startBackfill"];
         delete?: never;
@@ -461,6 +491,11 @@ export interface components {
              * @description of those, the ones it has since reported on
              */
             done: number;
+            /**
+             * Failed
+             * @description of the done ones, those whose run ended in an error or a timeout
+             */
+            failed: number;
             /** Pending */
             pending: number;
             /**
@@ -468,6 +503,21 @@ export interface components {
              * Format: date-time
              */
             requested_at: string;
+        };
+        /**
+         * BackfillRequest
+         * @example {
+         *       "scope": "all"
+         *     }
+         */
+        BackfillRequest: {
+            /**
+             * Scope
+             * @description missing: the clips that lack the plugin's result; all: every clip
+             * @default missing
+             * @enum {string}
+             */
+            scope: "missing" | "all";
         };
         /**
          * ClipCreate
@@ -671,6 +721,27 @@ export interface components {
             } | null;
         };
         /**
+         * ConfigChange
+         * @description Several keys set and removed at once: all are applied, or (on any error) none.
+         * @example {
+         *       "set": {
+         *         "threshold": 0.8,
+         *         "timeout_s": 20
+         *       },
+         *       "unset": [
+         *         "min_gap_s"
+         *       ]
+         *     }
+         */
+        ConfigChange: {
+            /** Set */
+            set?: {
+                [key: string]: components["schemas"]["JsonValue"];
+            };
+            /** Unset */
+            unset?: string[];
+        };
+        /**
          * ConfigCreate
          * @example {
          *       "key": "timeout_s",
@@ -831,6 +902,19 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** MediaToken */
+        MediaToken: {
+            /**
+             * Access
+             * @description append as `?access=` to the media, thumbnail and storyboard URLs
+             */
+            access: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+        };
         /** Page[ClipOut] */
         Page_ClipOut_: {
             /** Items */
@@ -967,6 +1051,8 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+            /** @description its last 100 runs, on reads (not on changes) */
+            recent_runs?: components["schemas"]["RunSummary"] | null;
         };
         /** PluginRunOut */
         PluginRunOut: {
@@ -1119,6 +1205,27 @@ export interface components {
          */
         Role: "viewer" | "uploader" | "admin";
         /**
+         * RunSummary
+         * @description How a plugin's last runs went (at most `RECENT_RUNS` of them, newest first).
+         */
+        RunSummary: {
+            /** Runs */
+            runs: number;
+            /** Ok */
+            ok: number;
+            /** Error */
+            error: number;
+            /** Timeout */
+            timeout: number;
+            /** Skipped */
+            skipped: number;
+            /**
+             * Median Ms
+             * @description the median duration of those runs
+             */
+            median_ms: number | null;
+        };
+        /**
          * SortOrder
          * @enum {string}
          */
@@ -1163,7 +1270,10 @@ export interface operations {
     };
     uploadClip: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description a media token (POST /api/v1/media-token), for `<video src>` */
+                access?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1301,9 +1411,102 @@ export interface operations {
             };
         };
     };
+    createMediaToken: {
+        parameters: {
+            query?: {
+                /** @description a media token (POST /api/v1/media-token), for `<video src>` */
+                access?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaToken"];
+                };
+            };
+            /** @description The body is not JSON, or a header is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or not a valid one (`Authorization: Bearer <key>`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key's role is too weak for this operation */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid: `detail` names it and says why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed attempts from this client: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description seconds */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable for a moment: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description seconds */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getClipMedia: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description a media token (POST /api/v1/media-token), for `<video src>` */
+                access?: string | null;
+            };
             header?: never;
             path: {
                 clip_id: string;
@@ -1424,7 +1627,10 @@ export interface operations {
     };
     getClipThumbnail: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description a media token (POST /api/v1/media-token), for `<video src>` */
+                access?: string | null;
+            };
             header?: never;
             path: {
                 clip_id: string;
@@ -1529,7 +1735,10 @@ export interface operations {
     };
     getClipStoryboard: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description a media token (POST /api/v1/media-token), for `<video src>` */
+                access?: string | null;
+            };
             header?: never;
             path: {
                 clip_id: string;
@@ -1627,7 +1836,10 @@ export interface operations {
     };
     getClipStoryboardFile: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description a media token (POST /api/v1/media-token), for `<video src>` */
+                access?: string | null;
+            };
             header?: never;
             path: {
                 clip_id: string;
@@ -3096,6 +3308,108 @@ export interface operations {
             };
         };
     };
+    setPluginConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plugin_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ConfigOut_"];
+                };
+            };
+            /** @description The body is not JSON, or a header is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or not a valid one (`Authorization: Bearer <key>`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key's role is too weak for this operation */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid: `detail` names it and says why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed attempts from this client: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description seconds */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable for a moment: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description seconds */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     addPluginConfig: {
         parameters: {
             query?: never;
@@ -3618,7 +3932,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["BackfillRequest"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             202: {

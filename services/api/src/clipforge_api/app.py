@@ -29,6 +29,7 @@ from clipforge_api.outbox import Relay
 from clipforge_api.routes import clips, contracts, health, keys, media, plugins, processing
 from clipforge_api.schemas import JSON_VALUE_SCHEMA
 from clipforge_api.unit_of_work import UnitOfWork
+from clipforge_api.web_app import WebApp
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["Location", "Content-Range", "Accept-Ranges", "ETag", "Retry-After"],
         max_age=600,
     )
+    app.add_middleware(WebApp, directory=settings.web_dir)
     app.add_middleware(SecurityHeaders)
     roles = route_roles(app, public=PUBLIC_PATHS)
 

@@ -7,25 +7,32 @@ SHA-256 of its secret; what was found is remembered for a second, so a deleted k
 within a second on every replica. Failed attempts are counted per client: past the limit, a
 client gets 429 for the rest of the minute (a request without any key is no guess, and is a plain
 401).
+
+A browser cannot put a header on `<video src>` or `<img src>`, so the media routes also take a
+short-lived *media token* in the `access` query parameter (`POST /api/v1/media-token` makes one):
+it names the key it was made with, an expiry and an HMAC keyed by that key's stored hash, so it
+reads media only, for an hour at most, and dies with its key.
 """
 
 from __future__ import annotations
 
+import base64
 import contextvars
+import hashlib
 import hmac
 import logging
 import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import ColumnElement, select
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clipforge.db.models import ApiKey
@@ -35,6 +42,7 @@ log = logging.getLogger(__name__)
 
 CACHE_S = 1.0  # how long a lookup is trusted: a deleted key works at most this long after
 WINDOW_S = 60.0
+MEDIA_TOKEN_TTL_S = 3600
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -64,6 +72,7 @@ class Caller:
     key_id: uuid.UUID
     name: str
     role: Role
+    signing_key: bytes = field(repr=False, default=b"")  # the key's stored hash: signs media tokens
 
 
 current_role: contextvars.ContextVar[Role | None] = contextvars.ContextVar("current_role", default=None)
@@ -115,26 +124,65 @@ class KeyStore:
         if not token:  # not a guess: nothing to limit
             raise Unauthenticated("an API key is required: Authorization: Bearer <key>")
         self.limiter.check(client)  # past the limit, no key is even looked at: guessing stops
-        caller = await self._lookup(digest(token))
+        hashed = digest(token)
+        caller = await self._lookup(hashed, ApiKey.secret_sha256 == hashed)
         if caller is None:
             self.limiter.failed(client)
             raise Unauthenticated("not a valid API key")
         return caller
 
-    async def _lookup(self, hashed: str) -> Caller | None:
+    async def authenticate_media(self, client: str, token: str) -> Caller:
+        """The caller a media token (`access=`) was made for, if it is genuine and unexpired."""
+        self.limiter.check(client)
+        key_id, expires, mac = _parse_media_token(token)
+        caller = None
+        if key_id is not None and expires > time.time():
+            caller = await self._lookup(key_id.hex, ApiKey.id == key_id)
+        if caller is None or not hmac.compare_digest(
+            mac, _media_mac(caller.signing_key, caller.key_id, expires)
+        ):
+            self.limiter.failed(client)
+            raise Unauthenticated("not a valid or current media token")
+        return caller
+
+    async def _lookup(self, cache_key: str, condition: ColumnElement[bool]) -> Caller | None:
+        """The key `condition` finds (by hash, or by id for a media token), remembered under
+        `cache_key` for CACHE_S."""
         now = time.monotonic()
-        cached = self.cache.get(hashed)
+        cached = self.cache.get(cache_key)
         if cached is not None and cached[1] > now:
             return cached[0]
         async with self.sessions() as session:
-            key = await session.scalar(select(ApiKey).where(ApiKey.secret_sha256 == hashed))
-        caller = None
-        if key is not None and hmac.compare_digest(key.secret_sha256, hashed):
-            caller = Caller(key.id, key.name, Role(key.role))
+            key = await session.scalar(select(ApiKey).where(condition))
+        caller = (
+            None
+            if key is None
+            else Caller(key.id, key.name, Role(key.role), bytes.fromhex(key.secret_sha256))
+        )
         if len(self.cache) > 10_000:
             self.cache.clear()
-        self.cache[hashed] = (caller, now + CACHE_S)
+        self.cache[cache_key] = (caller, now + CACHE_S)
         return caller
+
+
+def _media_mac(signing_key: bytes, key_id: uuid.UUID, expires: int) -> str:
+    mac = hmac.new(signing_key, f"media:{key_id.hex}:{expires}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def media_token(caller: Caller, now: float | None = None) -> tuple[str, int]:
+    """A token that reads media as `caller` until the returned expiry (Unix seconds)."""
+    expires = int(now if now is not None else time.time()) + MEDIA_TOKEN_TTL_S
+    return f"{caller.key_id.hex}.{expires}.{_media_mac(caller.signing_key, caller.key_id, expires)}", expires
+
+
+def _parse_media_token(token: str) -> tuple[uuid.UUID | None, int, str]:
+    key_hex, _, rest = token.partition(".")
+    expires, _, mac = rest.partition(".")
+    try:
+        return uuid.UUID(hex=key_hex), int(expires), mac
+    except ValueError:
+        return None, 0, ""
 
 
 def requires(role: Role) -> Callable[..., Awaitable[Caller]]:
@@ -156,7 +204,33 @@ def requires(role: Role) -> Callable[..., Awaitable[Caller]]:
     return check
 
 
+def requires_media_viewer() -> Callable[..., Awaitable[Caller]]:
+    """Viewer, by a bearer key or (for reads: `<video>`, `<img>`) a media token in `access`."""
+    by_key = requires(Role.VIEWER)
+
+    async def check(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        access: Annotated[
+            str | None,
+            Query(max_length=200, description="a media token (POST /api/v1/media-token), for `<video src>`"),
+        ] = None,
+    ) -> Caller:
+        if credentials is not None or access is None or request.method not in ("GET", "HEAD"):
+            return await by_key(request, credentials)
+        keys: KeyStore = request.app.state.keys
+        client = request.client.host if request.client else "unknown"
+        caller = await keys.authenticate_media(client, access)
+        current_role.set(Role.VIEWER)  # a media token reads, whatever its key could do
+        request.state.caller = caller
+        return caller
+
+    check.required_role = Role.VIEWER  # type: ignore[attr-defined]
+    return check
+
+
 Viewer = Depends(requires(Role.VIEWER))
+MediaViewer = Depends(requires_media_viewer())
 Uploader = Depends(requires(Role.UPLOADER))
 Admin = Depends(requires(Role.ADMIN))
 

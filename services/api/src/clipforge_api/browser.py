@@ -9,8 +9,14 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clipforge_api.auth import KeyStore, TooManyFailures, Unauthenticated
+from clipforge_api.web_app import is_api
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# The web app: its own scripts and styles only; media and pictures from the API (same origin).
+APP_CSP = (
+    "default-src 'self'; img-src 'self' data:; media-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 # The documentation pages load Swagger UI, ReDoc and the AsyncAPI viewer from their CDNs.
 DOCS_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://unpkg.com; "
@@ -39,7 +45,8 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = DOCS_CSP if scope["path"] in DOCS_PATHS else API_CSP
+        path = scope["path"]
+        csp = DOCS_CSP if path in DOCS_PATHS else API_CSP if is_api(path) else APP_CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

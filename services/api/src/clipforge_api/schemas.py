@@ -7,7 +7,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -21,6 +21,7 @@ from pydantic import (
     WithJsonSchema,
     field_serializer,
     field_validator,
+    model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
 from typing_extensions import TypeAliasType
@@ -310,6 +311,20 @@ class PluginUpdate(BaseModel):
     )
 
 
+class RunSummary(BaseModel):
+    """How a plugin's last runs went (at most `RECENT_RUNS` of them, newest first)."""
+
+    runs: int
+    ok: int
+    error: int
+    timeout: int
+    skipped: int
+    median_ms: float | None = Field(description="the median duration of those runs")
+
+
+RECENT_RUNS = 100
+
+
 class PluginOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -328,6 +343,9 @@ class PluginOut(BaseModel):
     load_error: str | None = Field(description="the last import or initialize() failure a runner saw")
     created_at: datetime
     updated_at: datetime
+    recent_runs: RunSummary | None = Field(
+        default=None, description=f"its last {RECENT_RUNS} runs, on reads (not on changes)"
+    )
 
     @field_serializer("install_path", "load_error")
     def _admins_only(self, value: str | None) -> str | None:
@@ -348,6 +366,26 @@ class ConfigUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"value": 20}]})
 
     value: ConfigValue
+
+
+class ConfigChange(BaseModel):
+    """Several keys set and removed at once: all are applied, or (on any error) none."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"set": {"threshold": 0.8, "timeout_s": 20}, "unset": ["min_gap_s"]}]
+        },
+    )
+
+    set: dict[ConfigKey, ConfigValue] = Field(default_factory=dict, max_length=500)
+    unset: list[ConfigKey] = Field(default_factory=list, max_length=500)
+
+    @model_validator(mode="after")
+    def _apart(self) -> ConfigChange:
+        if both := sorted(set(self.set) & set(self.unset)):
+            raise ValueError(f"a key cannot be both set and unset: {', '.join(both)}")
+        return self
 
 
 class ConfigOut(BaseModel):
@@ -414,6 +452,14 @@ class ReprocessRequest(BaseModel):
     )
 
 
+class BackfillRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"scope": "all"}]})
+
+    scope: Literal["missing", "all"] = Field(
+        "missing", description="missing: the clips that lack the plugin's result; all: every clip"
+    )
+
+
 class ReprocessOut(BaseModel):
     clip_id: uuid.UUID
     run_id: uuid.UUID
@@ -426,5 +472,6 @@ class BackfillOut(BaseModel):
     plugin: str
     total: int = Field(description="clips that lacked the plugin's result when asked")
     done: int = Field(description="of those, the ones it has since reported on")
+    failed: int = Field(description="of the done ones, those whose run ended in an error or a timeout")
     pending: int
     requested_at: datetime

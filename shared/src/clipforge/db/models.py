@@ -224,6 +224,7 @@ class PluginRun(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "plugin", name="uq_plugin_runs_run_plugin"),
         Index("ix_plugin_runs_clip_id", "clip_id", "plugin"),
+        Index("ix_plugin_runs_plugin_id", "plugin", "id"),  # a plugin's recent runs
         Index("ix_plugin_runs_backfill_id", "backfill_id", postgresql_where=text("backfill_id IS NOT NULL")),
     )
 

@@ -15,7 +15,7 @@ from clipforge.db.records import RESULTS_BUDGET_BYTES
 from clipforge.events import PluginChanged, Topics
 from clipforge.events.contracts import PluginChange
 from clipforge_api.config_validation import validate_config
-from clipforge_api.schemas import ConfigCreate, ConfigUpdate, PluginCreate, PluginUpdate
+from clipforge_api.schemas import ConfigChange, ConfigCreate, ConfigUpdate, PluginCreate, PluginUpdate
 from clipforge_api.unit_of_work import Conflict, Invalid, Locked, NotFound, UnitOfWork
 
 # A backfill's events are built by Postgres, row by row, so a plugin can be run over any number
@@ -37,7 +37,7 @@ ENQUEUE_BACKFILL = text("""
         END,
         'plugins', jsonb_build_array(CAST(:plugin AS text)), 'backfill_id', CAST(:backfill_id AS integer))
     FROM clips c
-    WHERE NOT jsonb_exists(coalesce(c.metadata -> 'plugins', '{}'::jsonb), :plugin)
+    WHERE :every OR NOT jsonb_exists(coalesce(c.metadata -> 'plugins', '{}'::jsonb), :plugin)
     ORDER BY c.created_at
 """)
 
@@ -56,9 +56,11 @@ async def _announce(uow: UnitOfWork, plugin: Locked[Plugin], change: PluginChang
     await uow.emit(Topics.PLUGIN_CHANGED, plugin, event)
 
 
-def _check_config(plugin: Plugin, config: dict[str, Any]) -> None:
+def _check_config(plugin: Plugin, config: dict[str, Any], field: str = "config") -> None:
     if errors := validate_config(plugin.plugin_metadata.get("config_schema"), config):
-        raise Invalid("config", errors[0]["msg"], entries=errors)
+        for error in errors:  # named as the body names them: `config` or `set`
+            error["loc"] = ["body", field, *error["loc"][2:]]
+        raise Invalid(field, errors[0]["msg"], entries=errors)
 
 
 async def register_plugin(uow: UnitOfWork, body: PluginCreate) -> Plugin:
@@ -154,9 +156,40 @@ async def delete_config(uow: UnitOfWork, plugin_id: int, config_id: int) -> None
         await _announce(uow, plugin, "config")
 
 
-async def start_backfill(uow: UnitOfWork, plugin_id: int) -> Backfill:
-    """Run an enabled plugin over every stored clip that lacks its result (the others are not
-    run again)."""
+async def change_config(uow: UnitOfWork, plugin_id: int, body: ConfigChange) -> list[PluginConfiguration]:
+    """Set and remove several keys in one transaction (as a settings form saves): the resulting
+    configuration is validated whole, so it is saved entirely or not at all."""
+    async with uow:
+        plugin = await uow.plugin(plugin_id)
+        rows = {
+            row.key: row
+            for row in await uow.session.scalars(
+                select(PluginConfiguration).where(PluginConfiguration.plugin_id == plugin_id)
+            )
+        }
+        after = {key: row.value for key, row in rows.items() if key not in body.unset} | body.set
+        _check_config(plugin.row, after, field="set")
+        changed = False
+        for key in body.unset:
+            if (row := rows.pop(key, None)) is not None:
+                await uow.session.delete(row)
+                changed = True
+        for key, value in body.set.items():
+            if (row := rows.get(key)) is None:
+                rows[key] = row = PluginConfiguration(plugin_id=plugin_id, key=key, value=value)
+                uow.session.add(row)
+                changed = True
+            elif row.value != value:
+                row.value, changed = value, True
+        await uow.session.flush()
+        if changed:
+            await _announce(uow, plugin, "config")
+    return sorted(rows.values(), key=lambda row: row.key)
+
+
+async def start_backfill(uow: UnitOfWork, plugin_id: int, scope: str = "missing") -> Backfill:
+    """Run an enabled plugin over every stored clip that lacks its result (`missing`: the others
+    are not run again), or over every clip (`all`: after a fix, to redo them all)."""
     async with uow:
         plugin = (await uow.plugin(plugin_id)).row
         if not plugin.enabled:
@@ -169,6 +202,7 @@ async def start_backfill(uow: UnitOfWork, plugin_id: int) -> Backfill:
             {
                 "topic": Topics.CLIP_CAPTURED,
                 "plugin": plugin.name,
+                "every": scope == "all",
                 "backfill_id": backfill.id,
                 "results_budget": RESULTS_BUDGET_BYTES,
             },

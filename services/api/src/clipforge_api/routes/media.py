@@ -6,16 +6,18 @@ from __future__ import annotations
 import json
 import mimetypes
 import uuid
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from clipforge.db.models import Clip
 from clipforge.media.library import artifact_key
 from clipforge.media.storage import MediaStorage
-from clipforge_api.auth import Uploader, Viewer
+from clipforge_api.auth import MediaViewer, Uploader, media_token
 from clipforge_api.deps import Session, Storage, UoW
 from clipforge_api.handlers import uploads
 from clipforge_api.ranges import stored_response
@@ -23,7 +25,7 @@ from clipforge_api.responses import EVERY_OPERATION, responses
 from clipforge_api.schemas import ClipOut
 from clipforge_api.unit_of_work import NotFound
 
-router = APIRouter(prefix="/clips", tags=["media"], responses=EVERY_OPERATION, dependencies=[Viewer])
+router = APIRouter(tags=["media"], responses=EVERY_OPERATION, dependencies=[MediaViewer])
 
 UPLOAD_PATH = "/api/v1/clips/upload"
 BINARY = {"schema": {"type": "string", "format": "binary"}}
@@ -48,7 +50,7 @@ UPLOAD_FORM: dict[str, Any] = {
 
 
 @router.post(
-    "/upload",
+    "/clips/upload",
     dependencies=[Uploader],
     status_code=status.HTTP_201_CREATED,
     response_model=ClipOut,
@@ -78,6 +80,19 @@ async def upload_clip(uow: UoW, storage: Storage, request: Request, response: Re
     return clip
 
 
+class MediaToken(BaseModel):
+    access: str = Field(description="append as `?access=` to the media, thumbnail and storyboard URLs")
+    expires_at: datetime
+
+
+@router.post("/media-token", response_model=MediaToken)
+async def create_media_token(request: Request) -> MediaToken:
+    """A token that reads clips' media, posters and storyboards for an hour, as the `access`
+    query parameter: for `<video src>` and `<img src>`, which cannot send the key's header."""
+    token, expires = media_token(request.state.caller)
+    return MediaToken(access=token, expires_at=datetime.fromtimestamp(expires, UTC))
+
+
 async def _clip(session: Session, clip_id: uuid.UUID) -> Clip:
     clip = await session.get(Clip, clip_id)
     if clip is None:
@@ -86,7 +101,7 @@ async def _clip(session: Session, clip_id: uuid.UUID) -> Clip:
 
 
 @router.get(
-    "/{clip_id:uuid}/media",
+    "/clips/{clip_id:uuid}/media",
     response_class=Response,
     responses={
         **responses(404),
@@ -139,7 +154,7 @@ IMAGE = {"content": {"image/*": BINARY}, "description": "the image"}
 
 
 @router.get(
-    "/{clip_id:uuid}/thumbnail",
+    "/clips/{clip_id:uuid}/thumbnail",
     response_class=Response,
     responses={**responses(404), 200: IMAGE, 304: {"description": "unchanged"}},
 )
@@ -153,7 +168,7 @@ async def get_clip_thumbnail(
     return await _artifact(request, storage, clip, name, "poster", ARTIFACT_CACHE)
 
 
-@router.get("/{clip_id:uuid}/storyboard", responses=responses(404))
+@router.get("/clips/{clip_id:uuid}/storyboard", responses=responses(404))
 async def get_clip_storyboard(clip_id: uuid.UUID, storage: Storage, session: Session) -> JSONResponse:
     """The storyboard's index: where each evenly spaced frame is in the sprite (`sprite`, a URL),
     for seek previews. `vtt` is the same as WebVTT thumbnails, which video players read."""
@@ -171,7 +186,7 @@ async def get_clip_storyboard(clip_id: uuid.UUID, storage: Storage, session: Ses
 
 
 @router.get(
-    "/{clip_id:uuid}/storyboard/{name}",
+    "/clips/{clip_id:uuid}/storyboard/{name}",
     response_class=Response,
     responses={**responses(404), 200: IMAGE, 304: {"description": "unchanged"}},
 )

@@ -6,19 +6,25 @@ Reads are queries here; every change is a handler (`handlers.plugins`) that comm
 
 from __future__ import annotations
 
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clipforge.db.models import Plugin, PluginConfiguration
+from clipforge.db.models import Plugin, PluginConfiguration, PluginRun
+from clipforge.events.contracts import PluginRunStatus
 from clipforge.sdk.plugin import PluginType
 from clipforge_api.auth import Admin, Viewer
 from clipforge_api.deps import Session, Snapshot, UoW
 from clipforge_api.handlers import plugins as handlers
 from clipforge_api.responses import EVERY_OPERATION, responses
 from clipforge_api.schemas import (
+    RECENT_RUNS,
+    ConfigChange,
     ConfigCreate,
     ConfigOut,
     ConfigUpdate,
@@ -26,6 +32,7 @@ from clipforge_api.schemas import (
     PluginCreate,
     PluginOut,
     PluginUpdate,
+    RunSummary,
 )
 from clipforge_api.unit_of_work import NotFound
 
@@ -57,17 +64,58 @@ async def list_plugins(
     if plugin_type is not None:
         conditions.append(Plugin.plugin_type == plugin_type)
     total = await session.scalar(select(func.count()).select_from(Plugin).where(*conditions))
-    items = (
+    rows = (
         await session.scalars(
             select(Plugin).where(*conditions).order_by(Plugin.name).limit(limit).offset(offset)
         )
     ).all()
-    return {"items": items, "total": total or 0, "limit": limit, "offset": offset}
+    return {
+        "items": await _with_recent_runs(session, rows),
+        "total": total or 0,
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 @router.get("/{plugin_id}", response_model=PluginOut, responses=responses(404))
-async def get_plugin(plugin_id: PluginId, session: Session) -> Plugin:
-    return await _plugin(session, plugin_id)
+async def get_plugin(plugin_id: PluginId, session: Session) -> PluginOut:
+    """The plugin, with how its recent runs went."""
+    (plugin,) = await _with_recent_runs(session, [await _plugin(session, plugin_id)])
+    return plugin
+
+
+async def _with_recent_runs(session: AsyncSession, plugins: Sequence[Plugin]) -> list[PluginOut]:
+    """Each plugin as read, with a summary of its last `RECENT_RUNS` runs (one query for all)."""
+    names = [p.name for p in plugins]
+    recent = (
+        select(PluginRun.status, PluginRun.duration_ms)
+        .where(PluginRun.plugin == Plugin.name)
+        .order_by(PluginRun.id.desc())
+        .limit(RECENT_RUNS)
+        .lateral()
+    )
+    found = await session.execute(
+        select(Plugin.name, recent.c.status, recent.c.duration_ms)
+        .join(recent, true())
+        .where(Plugin.name.in_(names))
+    )
+    runs: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for name, run_status, duration_ms in found:
+        runs[name].append((run_status, duration_ms))
+    out = []
+    for plugin in plugins:
+        mine = runs.get(plugin.name, [])
+        counts = Counter(run_status for run_status, _ in mine)
+        summary = RunSummary(
+            runs=len(mine),
+            ok=counts[PluginRunStatus.OK],
+            error=counts[PluginRunStatus.ERROR],
+            timeout=counts[PluginRunStatus.TIMEOUT],
+            skipped=counts[PluginRunStatus.SKIPPED],
+            median_ms=statistics.median(d for _, d in mine) if mine else None,
+        )
+        out.append(PluginOut.model_validate(plugin).model_copy(update={"recent_runs": summary}))
+    return out
 
 
 @router.post(
@@ -135,6 +183,16 @@ async def list_plugin_config(
         )
     ).all()
     return {"items": items, "total": total or 0, "limit": limit, "offset": offset}
+
+
+@router.put(
+    "/{plugin_id}/config", response_model=Page[ConfigOut], responses=responses(404), dependencies=[Admin]
+)
+async def set_plugin_config(plugin_id: PluginId, body: ConfigChange, uow: UoW) -> dict[str, Any]:
+    """Set and remove several keys at once, as a settings form saves: all of it or, on any
+    error (a 422 naming the key under `set`), none. Answers the whole configuration after."""
+    rows = await handlers.change_config(uow, plugin_id, body)
+    return {"items": rows, "total": len(rows), "limit": max(len(rows), 1), "offset": 0}
 
 
 @router.post(

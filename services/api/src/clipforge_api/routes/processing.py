@@ -10,12 +10,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipforge.db.models import Backfill, Clip, ClipRun, PluginRun
+from clipforge.events.contracts import PluginRunStatus
 from clipforge_api.auth import Admin, Viewer
 from clipforge_api.deps import Session, UoW
 from clipforge_api.handlers import clips, plugins
 from clipforge_api.responses import EVERY_OPERATION, responses
-from clipforge_api.schemas import BackfillOut, ProcessingOut, ReprocessOut, ReprocessRequest
+from clipforge_api.schemas import BackfillOut, BackfillRequest, ProcessingOut, ReprocessOut, ReprocessRequest
 from clipforge_api.unit_of_work import NotFound
+
+FAILED = (PluginRunStatus.ERROR, PluginRunStatus.TIMEOUT)
 
 router = APIRouter(tags=["processing"], responses=EVERY_OPERATION, dependencies=[Viewer])
 
@@ -58,18 +61,17 @@ async def reprocess_clip(
 
 
 async def _backfill_out(session: AsyncSession, backfill: Backfill) -> BackfillOut:
-    done = (
-        await session.scalar(
-            select(func.count(func.distinct(PluginRun.clip_id))).where(PluginRun.backfill_id == backfill.id)
-        )
-        or 0
-    )
+    of_backfill = PluginRun.backfill_id == backfill.id
+    clips_reported = select(func.count(func.distinct(PluginRun.clip_id)))
+    done = await session.scalar(clips_reported.where(of_backfill)) or 0
+    failed = await session.scalar(clips_reported.where(of_backfill, PluginRun.status.in_(FAILED))) or 0
     return BackfillOut(
         id=backfill.id,
         plugin_id=backfill.plugin_id,
         plugin=backfill.plugin_name,
         total=backfill.total,
         done=done,
+        failed=failed,
         pending=max(backfill.total - done, 0),
         requested_at=backfill.requested_at,
     )
@@ -82,10 +84,17 @@ async def _backfill_out(session: AsyncSession, backfill: Backfill) -> BackfillOu
     responses=responses(404, 409, location=202),
     dependencies=[Admin],
 )
-async def start_backfill(plugin_id: PluginId, uow: UoW, session: Session, response: Response) -> BackfillOut:
+async def start_backfill(
+    plugin_id: PluginId,
+    uow: UoW,
+    session: Session,
+    response: Response,
+    body: Annotated[BackfillRequest | None, Body()] = None,
+) -> BackfillOut:
     """Run an enabled plugin over every existing clip that lacks its result (the others are
-    not run again). Follow the progress at the `Location` given."""
-    backfill = await plugins.start_backfill(uow, plugin_id)
+    not run again), or with `scope: all` over every clip. Follow the progress at the
+    `Location` given."""
+    backfill = await plugins.start_backfill(uow, plugin_id, body.scope if body else "missing")
     response.headers["Location"] = f"/api/v1/plugins/{plugin_id}/backfills/{backfill.id}"
     return await _backfill_out(session, backfill)
 

@@ -10,7 +10,7 @@ CARGO      := $(shell command -v cargo || echo $(HOME)/.cargo/bin/cargo)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: help bootstrap deps native web web-test dev up down status reset test lint typecheck unit chaos docs integration e2e bench clean
+.PHONY: help bootstrap deps native web web-test screenshots dev up down status reset test lint typecheck unit chaos docs integration e2e bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,6 +46,10 @@ web: web/dist/index.html  ## build the web app (served by the API at /)
 
 web-test: web/node_modules/.installed  ## the web app's component tests (Vitest)
 	cd web && npx vitest run --reporter=dot
+
+screenshots: deps  ## retake the README's pictures of the web app (needs a running make dev)
+	@scripts/bootstrap-system.sh --browser
+	$(PY) scripts/readme_screenshots.py
 
 dev: deps web  ## start Postgres, Kafka and the three services in the foreground (Ctrl-C stops all)
 	@exec $(PY) -m clipforge_devstack dev

@@ -24,7 +24,7 @@ import numpy as np
 from av.stream import Disposition
 from av.video.reformatter import VideoReformatter
 from numpy.typing import NDArray
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from clipforge.sdk import ClipData, PluginBase, PluginMetadata, SkipClip
 
@@ -44,22 +44,40 @@ Floats = NDArray[np.float64]
 
 
 class HighlightConfig(BaseModel):
+    model_config = ConfigDict(title="Highlight detection")
+
     max_highlights: int = Field(
-        3, ge=1, le=20, description="at most this many moments per clip (the most confident)"
+        3,
+        ge=1,
+        le=20,
+        title="Highlights per clip, at most",
+        description="the most confident moments are kept",
     )
-    min_confidence: float = Field(0.5, ge=0.0, le=1.0, description="drop moments below this score")
+    min_confidence: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        title="Minimum confidence",
+        description="moments below this score (0 to 1) are dropped",
+    )
     min_loudness_db_above_baseline: float = Field(
         10.0,
         ge=1.0,
         le=60.0,
-        description="dB over the clip's typical loudness (its median 50 ms window) that makes a loud moment",
+        title="Loudness above typical (dB)",
+        description="how far over the clip's typical loudness (its median 50 ms window) a loud moment is",
     )
     analyze_picture: bool = Field(
         False,
-        description="also decode the video for scene cuts and motion (much slower than the audio)",
+        title="Also analyse the picture",
+        description="decode the video for scene cuts and motion (much slower than the audio)",
     )
     min_gap_s: float = Field(
-        1.0, ge=0.0, le=60.0, description="moments of one kind closer than this (seconds) are one moment"
+        1.0,
+        ge=0.0,
+        le=60.0,
+        title="Minimum gap (s)",
+        description="moments of one kind closer than this are one moment",
     )
 
 

@@ -11,6 +11,9 @@ import asyncio
 import gzip
 import io
 import json
+import re
+import statistics
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,13 +21,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 from PIL import Image, ImageDraw
-from playwright.async_api import Browser
+from playwright.async_api import Browser, expect
 from sqlalchemy.engine import make_url
 
 from clipforge.media.library import artifact_key
 from tests.auth import ADMIN_KEY
 from tests.browser import ARTIFACTS, chromium, sign_in, tab
-from tests.e2e.conftest import WEB_DIST, running_stack
+from tests.e2e.conftest import WEB_DIST, RunningStack, running_stack
 from tests.servers import Servers, fresh_database
 
 pytestmark = pytest.mark.e2e
@@ -81,6 +84,17 @@ async def browser() -> AsyncIterator[Browser]:
         yield running
 
 
+async def page_poll_ms(stack: RunningStack) -> float:
+    """The library polls its page every 3 s: the median time of that request on CLIPS clips."""
+    async with stack.client() as api:
+        times = []
+        for _ in range(21):
+            started = time.perf_counter()
+            assert (await api.get("/api/v1/clips", params={"limit": 48})).status_code == 200
+            times.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(times), 1)
+
+
 def gzipped_js_bytes() -> dict[str, int]:
     return {p.name: len(gzip.compress(p.read_bytes(), 9)) for p in sorted((WEB_DIST / "assets").glob("*.js"))}
 
@@ -111,16 +125,17 @@ async def test_the_library_shows_its_first_posters_quickly_on_ten_thousand_clips
                 timeout=30_000,
             )
             timings.append(round(await shown_at.json_value()))
-        total = await t.page.get_by_text(f"of {CLIPS:,}").or_(t.page.get_by_text(f"of {CLIPS}")).count()
-        assert total >= 1, "the library says how many clips there are"
+        await expect(t.page.get_by_text(re.compile(r"Showing 1–\d+ of 10,?000"))).to_be_visible()
         await t.screenshot("library-10k")
         t.assert_clean()
+        poll_ms = await page_poll_ms(stack)
 
     sizes = gzipped_js_bytes()
     report = {
         "clips": CLIPS,
         "first_posters_ms": timings,
         "first_posters_budget_ms": 1000,
+        "library_poll_ms_median": poll_ms,  # what each open library costs the API every 3 s
         "js_gzipped_bytes": sum(sizes.values()),
         "js_budget_bytes": JS_BUDGET_BYTES,
         "js_files": sizes,
@@ -128,5 +143,5 @@ async def test_the_library_shows_its_first_posters_quickly_on_ten_thousand_clips
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread((ARTIFACTS / "budgets.json").write_text, json.dumps(report, indent=2))
     js = sum(sizes.values())
-    print(f"\nweb budgets: first {FIRST_POSTERS} posters of {CLIPS:,} clips: {timings} ms; JS {js:,} B gzip")
+    print(f"\nweb: first {FIRST_POSTERS} posters of {CLIPS:,}: {timings} ms; poll {poll_ms} ms; JS {js:,} B")
     assert js < JS_BUDGET_BYTES, sizes

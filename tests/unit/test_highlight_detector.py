@@ -197,7 +197,10 @@ def test_metadata_declares_its_config_schema() -> None:
         "analyze_picture",
         "min_gap_s",
     }
-    assert all(p.get("description") for p in schema["properties"].values())
+    assert all(p.get("description") and p.get("title") for p in schema["properties"].values())
+    assert schema["x-order"] == list(HighlightConfig.model_fields), (
+        "a settings form follows the model's order"
+    )
 
 
 def test_damaged_packets_are_skipped_not_fatal(tmp_path: Path) -> None:

@@ -24,13 +24,13 @@ describe("App", () => {
     expect(screen.getByRole("button", { name: "Sign in" })).toBeInTheDocument();
   });
 
-  it("shows the shell's nav and marks placeholders as not working yet", () => {
+  it("shows the shell's nav around the page asked for", async () => {
     sessionStorage.setItem("clipforge.apiKey", "cf_x");
     renderAt("/upload");
     const nav = screen.getByRole("navigation", { name: "Main" });
     for (const name of ["Library", "Plugins", "Upload", "Keys"]) {
       expect(nav).toContainElement(screen.getByRole("link", { name }));
     }
-    expect(screen.getByText(/Coming next:/)).toBeInTheDocument();
+    expect(await screen.findByRole("heading", { level: 1, name: "Upload" })).toBeInTheDocument();
   });
 });

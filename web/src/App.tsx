@@ -1,12 +1,20 @@
 import { lazy, Suspense } from "react";
 import { Route, Routes } from "react-router-dom";
 import { RequireAuth } from "./auth";
-import { ComingNext, Layout } from "./components/Layout";
+import { Layout } from "./components/Layout";
 import { PluginsPage } from "./pages/PluginsPage";
 import { SignInPage } from "./pages/SignInPage";
 
 // The settings editor carries the JSON Schema form and its validator: loaded when first needed.
 const PluginSettingsPage = lazy(() => import("./pages/PluginSettingsPage"));
+const LibraryPage = lazy(() => import("./pages/LibraryPage"));
+const ClipPage = lazy(() => import("./pages/ClipPage"));
+const UploadPage = lazy(() => import("./pages/UploadPage"));
+const KeysPage = lazy(() => import("./pages/KeysPage"));
+
+function Lazy({ children }: { children: React.ReactNode }) {
+  return <Suspense fallback={<p role="status">Loading…</p>}>{children}</Suspense>;
+}
 
 export function App() {
   return (
@@ -19,18 +27,15 @@ export function App() {
           </RequireAuth>
         }
       >
-        <Route index element={<ComingNext title="Library" what="browsing, searching and playing your clips." />} />
+        <Route index element={<Lazy><LibraryPage /></Lazy>} />
+        <Route path="clips/:id" element={<Lazy><ClipPage /></Lazy>} />
         <Route path="plugins" element={<PluginsPage />} />
         <Route
           path="plugins/:id"
-          element={
-            <Suspense fallback={<p role="status">Loading…</p>}>
-              <PluginSettingsPage />
-            </Suspense>
-          }
+          element={<Lazy><PluginSettingsPage /></Lazy>}
         />
-        <Route path="upload" element={<ComingNext title="Upload" what="uploading clips from this page." />} />
-        <Route path="keys" element={<ComingNext title="API keys" what="creating and revoking API keys." />} />
+        <Route path="upload" element={<Lazy><UploadPage /></Lazy>} />
+        <Route path="keys" element={<Lazy><KeysPage /></Lazy>} />
         <Route
           path="*"
           element={

@@ -159,8 +159,8 @@ async def dev(stack: Stack, runners: int) -> int:
         await supervisor.start()
         api_port = os.environ.get("API_PORT", "8000")
         log(
-            f"clipforge is up: API http://localhost:{api_port}  docs http://localhost:{api_port}/api/docs"
-            "  (Ctrl-C stops everything)"
+            f"clipforge is up: web app http://localhost:{api_port}  API http://localhost:{api_port}/api/v1"
+            f"  docs http://localhost:{api_port}/api/docs  (Ctrl-C stops everything)"
         )
         if stack.kafka_users():
             log(credentials_note(stack))
@@ -168,6 +168,7 @@ async def dev(stack: Stack, runners: int) -> int:
         where = f"$(cat {key_file})" if key_file else "$CLIPFORGE_ADMIN_KEY"
         log(
             f'admin API key: export CLIPFORGE_KEY={where}; curl -H "Authorization: Bearer $CLIPFORGE_KEY" ...'
+            " (the web app signs in with it too)"
         )
         await stop.wait()
         log("stopping services")

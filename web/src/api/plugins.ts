@@ -1,9 +1,16 @@
+import type { components } from "./schema";
 import { api, unwrap, type ConfigRow, type Plugin } from "./client";
+
+export type Backfill = components["schemas"]["BackfillOut"];
+export type RunSummary = components["schemas"]["RunSummary"];
+/** `missing`: the clips that lack the plugin's result; `all`: every clip. */
+export type BackfillScope = "missing" | "all";
 
 export const pluginKeys = {
   all: ["plugins"] as const,
   one: (id: number) => ["plugins", id] as const,
   config: (id: number) => ["plugins", id, "config"] as const,
+  backfill: (id: number, backfillId: number) => ["plugins", id, "backfills", backfillId] as const,
 };
 
 export async function listPlugins(): Promise<Plugin[]> {
@@ -33,61 +40,65 @@ export async function listConfig(id: number): Promise<ConfigRow[]> {
   return page.items;
 }
 
-/** A failed save: which key's call failed, and the API's error. */
-export class SaveError extends Error {
-  constructor(
-    readonly key: string,
-    override readonly cause: unknown,
-  ) {
-    super(cause instanceof Error ? cause.message : String(cause));
-    this.name = "SaveError";
-  }
+/** What a save changes: keys to write, keys to remove. */
+export interface ConfigChange {
+  set: Record<string, unknown>;
+  unset: string[];
 }
 
 /**
- * Save the form's values as key/value rows: changed keys are PUT, new keys POSTed, keys the form
- * cleared are deleted. Keys outside the form (e.g. the runner's own `timeout_s`) are left alone.
- * The calls run one by one; the first failure stops the save and is thrown.
+ * The change from the stored rows to the form's values, over the form's keys only: keys outside
+ * the form (e.g. the runner's own `timeout_s`) are left alone. A key the form cleared is unset.
+ */
+export function configChange(existing: ConfigRow[], values: Record<string, unknown>, formKeys: string[]): ConfigChange {
+  const byKey = new Map(existing.map((row) => [row.key, row]));
+  const change: ConfigChange = { set: {}, unset: [] };
+  for (const key of formKeys) {
+    const row = byKey.get(key);
+    const value = values[key];
+    if (value === undefined) {
+      if (row) change.unset.push(key);
+    } else if (!row || JSON.stringify(row.value) !== JSON.stringify(value)) {
+      change.set[key] = value;
+    }
+  }
+  return change;
+}
+
+/**
+ * Save the form's values in one call, which the API applies whole or not at all. Answers the
+ * plugin's whole configuration after; a bad value is an ApiError (422, `loc: ["body", "set", key]`).
  */
 export async function saveConfig(
   id: number,
   existing: ConfigRow[],
   values: Record<string, unknown>,
   formKeys: string[],
-): Promise<void> {
-  const byKey = new Map(existing.map((row) => [row.key, row]));
-  for (const key of formKeys) {
-    try {
-      await saveKey(id, key, byKey.get(key), values[key]);
-    } catch (error) {
-      throw new SaveError(key, error);
-    }
-  }
+): Promise<ConfigRow[]> {
+  const change = configChange(existing, values, formKeys);
+  if (Object.keys(change.set).length === 0 && change.unset.length === 0) return existing;
+  const page = await unwrap(
+    api.PUT("/api/v1/plugins/{plugin_id}/config", {
+      params: { path: { plugin_id: id } },
+      body: change as components["schemas"]["ConfigChange"],
+    }),
+  );
+  return page.items;
 }
 
-async function saveKey(id: number, key: string, row: ConfigRow | undefined, value: unknown): Promise<void> {
-  if (value === undefined) {
-    if (!row) return;
-    await unwrap(
-      api.DELETE("/api/v1/plugins/{plugin_id}/config/{config_id}", {
-        params: { path: { plugin_id: id, config_id: row.id } },
-      }),
-    );
-  } else if (!row) {
-    await unwrap(
-      api.POST("/api/v1/plugins/{plugin_id}/config", {
-        params: { path: { plugin_id: id } },
-        body: { key, value: value as never },
-      }),
-    );
-  } else if (JSON.stringify(row.value) !== JSON.stringify(value)) {
-    await unwrap(
-      api.PUT("/api/v1/plugins/{plugin_id}/config/{config_id}", {
-        params: { path: { plugin_id: id, config_id: row.id } },
-        body: { value: value as never },
-      }),
-    );
-  }
+/** Run the plugin over existing clips; follow it with getBackfill. */
+export async function startBackfill(id: number, scope: BackfillScope): Promise<Backfill> {
+  return unwrap(
+    api.POST("/api/v1/plugins/{plugin_id}/backfill", { params: { path: { plugin_id: id } }, body: { scope } }),
+  );
+}
+
+export function getBackfill(id: number, backfillId: number): Promise<Backfill> {
+  return unwrap(
+    api.GET("/api/v1/plugins/{plugin_id}/backfills/{backfill_id}", {
+      params: { path: { plugin_id: id, backfill_id: backfillId } },
+    }),
+  );
 }
 
 export function checkKey(): Promise<unknown> {

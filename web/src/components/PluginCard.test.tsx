@@ -51,16 +51,37 @@ describe("PluginCard", () => {
   it.each([
     ["python", "Python"],
     ["rust", "Rust"],
-    ["wasm", "wasm"],
+    ["native", "Native"],
+    ["go", "Go"],
+    ["zig", "zig"],
   ])("labels the type %s as %s", (type, label) => {
     renderCard(plugin({ plugin_type: type }));
     expect(screen.getByText(label)).toBeInTheDocument();
   });
 
-  it("shows a load error plainly", () => {
+  it("shows a load error plainly, as an alert", () => {
     renderCard(plugin({ load_error: "ImportError: no module named cv2" }));
-    expect(screen.getByText("Load error")).toBeInTheDocument();
-    expect(screen.getByText("ImportError: no module named cv2")).toBeInTheDocument();
+    const alert = screen.getByRole("alert");
+    expect(alert).toHaveTextContent("Load error");
+    expect(alert).toHaveTextContent("ImportError: no module named cv2");
+  });
+
+  it("sums up the recent runs", () => {
+    renderCard(
+      plugin({ recent_runs: { runs: 100, ok: 98, error: 1, timeout: 1, skipped: 0, median_ms: 12.4 } }),
+    );
+    expect(screen.getByText("Last 100 runs: 98 ok · 1 error · 1 timeout · median 12 ms")).toBeInTheDocument();
+  });
+
+  it.each([
+    [null, "No runs yet"],
+    [undefined, "No runs yet"],
+    [{ runs: 0, ok: 0, error: 0, timeout: 0, skipped: 0, median_ms: null }, "No runs yet"],
+    [{ runs: 1, ok: 0, error: 0, timeout: 0, skipped: 1, median_ms: null }, "Last 1 run: 0 ok · 0 errors · 0 timeouts · 1 skipped"],
+    [{ runs: 3, ok: 3, error: 0, timeout: 0, skipped: 0, median_ms: 2500 }, "Last 3 runs: 3 ok · 0 errors · 0 timeouts · median 2.5 s"],
+  ])("words the runs %j as %s", (recent_runs, text) => {
+    renderCard(plugin({ recent_runs }));
+    expect(screen.getByText(text)).toBeInTheDocument();
   });
 
   it("has a switch named after the plugin that calls the toggle", async () => {
@@ -79,5 +100,19 @@ describe("PluginCard", () => {
     expect(toggle).toHaveFocus();
     await userEvent.keyboard(" ");
     expect(onToggle).toHaveBeenCalledWith(false);
+  });
+
+  it("keeps the switch focusable but inert while a change is on its way", async () => {
+    const onToggle = vi.fn();
+    render(
+      <MemoryRouter>
+        <PluginCard plugin={plugin({ enabled: true })} onToggle={onToggle} pending />
+      </MemoryRouter>,
+    );
+    const toggle = screen.getByRole("switch", { name: "Enable Scene Tagger" });
+    expect(toggle).toHaveAttribute("aria-disabled", "true");
+    await userEvent.click(toggle);
+    expect(onToggle).not.toHaveBeenCalled();
+    expect(toggle).toBeChecked();
   });
 });

@@ -2,9 +2,11 @@ import type { ErrorSchema, RJSFSchema } from "@rjsf/utils";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useParams } from "react-router-dom";
-import { ApiError } from "../api/client";
-import { getPlugin, listConfig, pluginKeys, saveConfig, type SaveError } from "../api/plugins";
+import { ApiError, type Plugin } from "../api/client";
+import { getPlugin, listConfig, pluginKeys, saveConfig, startBackfill, type BackfillScope } from "../api/plugins";
+import { BackfillProgress } from "../components/BackfillProgress";
 import { PluginSettingsForm, toErrorSchema } from "../components/PluginSettingsForm";
+import "./plugin-settings.css";
 
 type Values = Record<string, unknown>;
 
@@ -20,25 +22,27 @@ export default function PluginSettingsPage() {
   const schema = plugin.data?.metadata.config_schema as RJSFSchema | undefined;
   const formKeys = (values: Values) => [...new Set([...Object.keys(schema?.properties ?? {}), ...Object.keys(values)])];
 
+  // One call, applied whole or not at all: on a failure nothing changed, so the form keeps what was typed.
   const save = useMutation({
     mutationFn: (values: Values) => saveConfig(id, config.data ?? [], values, formKeys(values)),
     onMutate: () => {
       setServerErrors(undefined);
       setStatus(null);
     },
-    onSuccess: () => setStatus("Settings saved."),
+    onSuccess: (rows) => {
+      queryClient.setQueryData(pluginKeys.config(id), rows);
+      setStatus("Settings saved.");
+    },
     onError: (error: unknown) => {
-      const { cause, key } = error as SaveError;
-      if (cause instanceof ApiError && cause.status === 422) {
-        setServerErrors(toErrorSchema(cause.entries, key));
-        setStatus("The API refused the settings; see the messages by the fields.");
-      } else if (cause instanceof ApiError && cause.status === 403) {
+      if (error instanceof ApiError && error.status === 422 && error.entries.length > 0) {
+        setServerErrors(toErrorSchema(error.entries));
+        setStatus("The API refused the settings; see the messages by the fields. Nothing was saved.");
+      } else if (error instanceof ApiError && error.status === 403) {
         setStatus("Only an admin key can change plugin settings.");
       } else {
-        setStatus(`Could not save: ${(cause as Error)?.message ?? String(error)}`);
+        setStatus(`Could not save: ${error instanceof Error ? error.message : String(error)}`);
       }
     },
-    onSettled: () => queryClient.invalidateQueries({ queryKey: pluginKeys.config(id) }),
   });
 
   if (!valid) return <p role="alert">No such plugin.</p>;
@@ -97,6 +101,51 @@ export default function PluginSettingsPage() {
           </dl>
         </>
       )}
+      <Processing plugin={p} />
+    </section>
+  );
+}
+
+function describeBackfillError(error: unknown): string {
+  if (error instanceof ApiError && error.status === 403) return "Only an admin key can run a plugin over the clips.";
+  // 409: the plugin is disabled; the API says so in its own words.
+  if (error instanceof ApiError && error.status === 409) return error.message;
+  return `Could not start: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** Run the plugin over clips already stored, and follow it. */
+function Processing({ plugin }: { plugin: Plugin }) {
+  const start = useMutation({ mutationFn: (scope: BackfillScope) => startBackfill(plugin.id, scope) });
+  const backfill = start.data;
+  return (
+    <section aria-labelledby="processing-title" className="processing">
+      <h2 id="processing-title">Processing</h2>
+      {!plugin.enabled && <p className="hint">The plugin is disabled: enable it to run it over the clips.</p>}
+      <ul className="processing__actions">
+        <li>
+          <button type="button" aria-describedby="backfill-hint" disabled={start.isPending} onClick={() => start.mutate("missing")}>
+            Backfill
+          </button>{" "}
+          <span id="backfill-hint" className="hint">
+            Runs the plugin on the clips that lack its result.
+          </span>
+        </li>
+        <li>
+          <button type="button" aria-describedby="reprocess-hint" disabled={start.isPending} onClick={() => start.mutate("all")}>
+            Reprocess all clips
+          </button>{" "}
+          <span id="reprocess-hint" className="hint">
+            Runs it again on every clip, replacing its results.
+          </span>
+        </li>
+      </ul>
+      {start.isPending && <p role="status">Starting…</p>}
+      {start.isError && (
+        <p role="alert" className="error">
+          {describeBackfillError(start.error)}
+        </p>
+      )}
+      {backfill && <BackfillProgress key={backfill.id} started={backfill} />}
     </section>
   );
 }

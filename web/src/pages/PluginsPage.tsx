@@ -30,11 +30,11 @@ export function PluginsPage() {
       if (context?.previous) queryClient.setQueryData(pluginKeys.all, context.previous);
       setErrors((e) => ({ ...e, [plugin.id]: describe(error) }));
     },
+    // A change's answer carries no `recent_runs` (only reads do): keep the ones shown.
     onSuccess: (updated) => {
-      queryClient.setQueryData<Plugin[]>(pluginKeys.all, (list) =>
-        list?.map((p) => (p.id === updated.id ? updated : p)),
-      );
-      queryClient.setQueryData(pluginKeys.one(updated.id), updated);
+      const merge = (p: Plugin): Plugin => ({ ...p, ...updated, recent_runs: updated.recent_runs ?? p.recent_runs });
+      queryClient.setQueryData<Plugin[]>(pluginKeys.all, (list) => list?.map((p) => (p.id === updated.id ? merge(p) : p)));
+      queryClient.setQueryData<Plugin>(pluginKeys.one(updated.id), (p) => (p ? merge(p) : updated));
     },
     onSettled: () => queryClient.invalidateQueries({ queryKey: pluginKeys.all }),
   });

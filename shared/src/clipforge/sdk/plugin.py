@@ -200,7 +200,11 @@ class PluginBase:
 
     @classmethod
     def describe(cls, metadata: PluginMetadata) -> PluginMetadata:
-        """Metadata with the config schema filled in from `config_model`."""
+        """Metadata with the config schema filled in from `config_model`, with `x-order`: the
+        fields in the model's order, which a settings form follows (the registry stores schemas
+        as JSONB, which does not keep an object's key order)."""
         if metadata.config_schema is None and cls.config_model is not None:
-            return metadata.model_copy(update={"config_schema": cls.config_model.model_json_schema()})
+            schema = cls.config_model.model_json_schema()
+            schema.setdefault("x-order", list(schema.get("properties", {})))
+            return metadata.model_copy(update={"config_schema": schema})
         return metadata

@@ -150,6 +150,14 @@ async def play_it(t: Tab, api: httpx.AsyncClient, clip_id: str) -> None:
         marker = page.get_by_role("button", name=f"Highlight at {m_ss(at)}").first
         await marker.click()
         assert abs(await current_time(page) - at) < 0.1, (at, highlight)
+    started = await current_time(page)
+    await page.evaluate(
+        "() => { const v = document.querySelector('video'); v.muted = true; return v.play() }"
+    )
+    await page.wait_for_function(
+        "(from) => document.querySelector('video').currentTime > from + 0.5", arg=started, timeout=30_000
+    )  # it plays: decoded in the browser, streamed by Range requests
+    await page.evaluate("() => document.querySelector('video').pause()")
     await expect(page.get_by_role("heading", name="media_probe")).to_be_visible()
     await t.screenshot("clip")
     await t.audit("clip")

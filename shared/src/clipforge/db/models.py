@@ -163,11 +163,32 @@ class OutboxEvent(Base):
     topic: Mapped[str] = mapped_column(String(255), nullable=False)
     key: Mapped[str] = mapped_column(String(255), nullable=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    # Kafka headers to publish with the event: the trace context of the request that wrote it.
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
 
     __table_args__ = (Index("ix_outbox_key_id", "key", "id"),)
+
+
+class ServiceInstance(Base):
+    """A running process of a service, as it last reported itself (every few seconds): whether
+    it is ready, and what an operator wants to see of it (its lag, its plugins). The API's
+    status page reads these, so no service calls another."""
+
+    __tablename__ = "service_instances"
+
+    instance: Mapped[str] = mapped_column(String(255), primary_key=True)
+    service: Mapped[str] = mapped_column(String(64), nullable=False)
+    ready: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    started_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
 
 
 class ProcessedEvent(Base):

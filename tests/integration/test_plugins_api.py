@@ -62,7 +62,9 @@ async def test_seed_register_example_is_accepted(api: httpx.AsyncClient) -> None
 async def test_crud_and_events(api: httpx.AsyncClient, kafka_reader: KafkaReader) -> None:
     plugin = await register(api, author="me", description="does things")
     pid, name = plugin["id"], plugin["name"]
-    assert (await api.get(f"/api/v1/plugins/{pid}")).json() == plugin
+    read = (await api.get(f"/api/v1/plugins/{pid}")).json()
+    assert read["recent_runs"]["runs"] == 0
+    assert read == {**plugin, "recent_runs": read["recent_runs"]}, "a read adds its recent runs, nothing else"
 
     updated = await api.put(f"/api/v1/plugins/{pid}", json={"version": "1.1.0", "description": None})
     assert updated.status_code == 200

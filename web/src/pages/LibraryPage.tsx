@@ -103,7 +103,7 @@ export default function LibraryPage() {
             {total === 0
               ? ""
               : shown.length > 0
-                ? `Showing ${data.offset + 1}–${data.offset + shown.length} of ${total}`
+                ? `Showing ${(data.offset + 1).toLocaleString()}–${(data.offset + shown.length).toLocaleString()} of ${total.toLocaleString()}`
                 : `Page ${page} is past the end: there are ${total} clips.`}
           </p>
           {total === 0 && !isFiltered(filters) && (

@@ -10,9 +10,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from clipforge.db.engine import make_engine, make_sessionmaker
+from clipforge.observability import tracing
 from clipforge.settings import Settings
 from clipforge_devstack.paths import free_port
 from clipforge_devstack.s3proxy import LocalS3
@@ -32,6 +34,18 @@ def servers() -> Iterator[Servers]:
             check=True,
         )
         yield found
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """Tracing on in this process for one test, every span exported into memory as it ends.
+    Request it before what builds a broker or an app (they instrument themselves when built)."""
+    exporter = InMemorySpanExporter()
+    tracing.install(tracing.tracer_provider("pytest", Settings(OTEL_SDK_DISABLED=False), exporter=exporter))
+    try:
+        yield exporter
+    finally:
+        tracing.install(None)
 
 
 @pytest.fixture(scope="session")

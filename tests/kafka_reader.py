@@ -32,7 +32,8 @@ class KafkaReader:
     async def wait_for(
         self, topic: str, match: Callable[[dict[str, Any]], bool], *, count: int = 1, timeout: float = 30.0
     ) -> list[dict[str, Any]]:
-        """Read `topic` from the beginning until `count` JSON events satisfy `match`."""
+        """Read `topic` from the beginning until `count` JSON events satisfy `match` (each with
+        its record's `_key` and `_headers`)."""
         consumer = AIOKafkaConsumer(
             topic,
             **self._kafka,
@@ -52,6 +53,7 @@ class KafkaReader:
                         if event is None:
                             continue
                         event["_key"] = record.key.decode() if record.key else None
+                        event["_headers"] = {name: value.decode() for name, value in record.headers}
                         if match(event):
                             found.append(event)
         return found

@@ -11,6 +11,7 @@ from tests.polling import until
 from tests.seed import SEED_CLIP
 
 FINAL = {"completed", "completed_with_errors", "failed"}
+SERVICES = {"api", "plugin-runner", "metadata"}
 
 
 async def create_clip(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
@@ -67,3 +68,19 @@ async def until_clips_show(
 
     result: dict[str, Any] = await until(attempt, timeout=timeout, every=0.2)
     return result
+
+
+async def ready_instances(client: httpx.AsyncClient) -> dict[str, list[dict[str, Any]]] | None:
+    """The stack's processes by service once each service has one ready, its runner with its
+    plugins loaded and every worker with its lag reported; else None."""
+    status = (await client.get("/api/v1/status")).json()
+    by_service: dict[str, list[dict[str, Any]]] = {}
+    for instance in status["instances"]:
+        if instance["state"] == "ready" and instance["service"] in SERVICES:
+            by_service.setdefault(instance["service"], []).append(instance)
+    lagging = {p["group"] for p in status["consumer_lag"]}
+    if by_service.keys() != SERVICES or not {"plugin-runner", "metadata"} <= lagging:
+        return None
+    if not any(r["plugins"] for r in by_service["plugin-runner"]):
+        return None
+    return by_service

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.e2e.conftest import RunningStack, wait_healthy
 from tests.e2e.faults import Burst, figures
+from tests.e2e.helpers import ready_instances
 from tests.kafka_reader import KafkaReader
 from tests.polling import until
 from tests.seed import SEED_CLIP
@@ -74,6 +75,8 @@ async def test_postgres_restarted_mid_burst_is_a_503_and_everything_recovers(
 ) -> None:
     if servers.postgres is None:
         pytest.skip("stops and starts Postgres: needs the server this session started (unset DATABASE_URL)")
+    (merger, *_) = (await until(lambda: ready_instances(client), timeout=60))["metadata"]
+    readiness = {"api": f"{stack.api_url}/readyz", "metadata": f"http://{merger['http']}/readyz"}
     clients = SteadyClients(client)
     try:
         await until(clients.accepted_at_least(40), timeout=60, every=0.1)
@@ -83,8 +86,14 @@ async def test_postgres_restarted_mid_burst_is_a_503_and_everything_recovers(
             return len(clients.unavailable) >= 20
 
         await until(refused_a_while, timeout=30, every=0.1)
+        down = {name: await client.get(url) for name, url in readiness.items()}
         await asyncio.to_thread(servers.postgres.start)
         await until(clients.accepted_at_least(len(clients.burst.accepted) + 40), timeout=60, every=0.1)
+
+        async def ready_again() -> bool:
+            return all([(await client.get(url)).status_code == 200 for url in readiness.values()])
+
+        await until(ready_again, timeout=30)
     finally:
         burst = await clients.stop()
 
@@ -95,6 +104,8 @@ async def test_postgres_restarted_mid_burst_is_a_503_and_everything_recovers(
     counted = await figures(burst, sessions, kafka_reader)
     counted.assert_clean()
     assert burst.statuses[503] >= 20, "the outage was seen, as 503s"
+    assert {name: r.status_code for name, r in down.items()} == {"api": 503, "metadata": 503}, "not ready"
+    assert down["api"].json()["database"] == down["metadata"].json()["checks"]["database"] == "unreachable"
 
 
 async def test_the_api_killed_mid_burst_loses_no_accepted_clip(

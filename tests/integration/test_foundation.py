@@ -40,13 +40,17 @@ async def test_health_is_200_when_database_and_broker_answer(api: httpx.AsyncCli
     assert response.json()["broker"] == "ok"
 
 
-async def test_health_is_503_when_the_broker_is_unreachable(settings: Settings) -> None:
+async def test_the_broker_unreachable_is_degraded_but_ready(settings: Settings) -> None:
     dead = settings.model_copy(update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"})
     async with api_on(dead) as client:
         response = await client.get("/health")
-    assert response.status_code == 503
+        ready = await client.get("/readyz")
+    # clips are still accepted (the outbox holds their events): a load balancer keeps the API
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
     assert response.json()["broker"] == "unreachable"
     assert response.json()["database"] == "ok"
+    assert ready.status_code == 200
 
 
 async def test_health_is_503_when_the_database_is_unreachable(settings: Settings) -> None:
@@ -55,8 +59,13 @@ async def test_health_is_503_when_the_database_is_unreachable(settings: Settings
     )
     async with api_on(dead) as client:
         response = await client.get("/health")
+        ready = await client.get("/readyz")
+        alive = await client.get("/livez")
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "not ready", "database": "unreachable"}
+    assert alive.status_code == 200, "alive all the same: restarting it would not bring the database"
 
 
 async def test_created_clip_is_published_on_clip_captured_and_leaves_the_outbox(

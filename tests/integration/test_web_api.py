@@ -220,6 +220,8 @@ async def test_the_web_app_is_served_at_the_root_and_the_api_keeps_its_paths(
         assert (await client.post("/upload")).status_code in (404, 405), "only GET and HEAD are the app's"
         health = await client.get("/health")
         assert health.headers["content-type"] == "application/json", "the API's, not the app's"
+        for path in ("/livez", "/readyz", "/metrics"):
+            assert "<title>" not in (await client.get(path)).text, f"{path} is the API's"
 
     async with api_on(settings.model_copy(update={"web_dir": tmp_path / "not-built"})) as client:
         missing = await client.get("/")

@@ -95,3 +95,37 @@ def test_kafka_takes_logins_only_and_each_service_has_its_own() -> None:
         assert env["KAFKA_USERNAME"] == user
         assert env["KAFKA_PASSWORD"] == f"${{KAFKA_{user.upper()}_PASSWORD}}"
     assert services["init"]["command"][-1] == "--acls", "the init job creates the users' ACLs"
+
+
+def test_every_service_is_health_checked_on_its_readyz() -> None:
+    services = compose()["services"]
+    defaults = Settings()
+    ports = {
+        "api": defaults.api_port,
+        "plugin-runner": defaults.runner_http_port,
+        "metadata": defaults.metadata_http_port,
+    }
+    for name, port in ports.items():
+        check = services[name]["healthcheck"]
+        assert check["test"][:2] == ["CMD", "python"], "the images have no curl"
+        assert f"http://127.0.0.1:{port}/readyz" in check["test"][-1], name
+    for name in ("plugin-runner", "metadata"):
+        env = services[name]["environment"]
+        assert env["CLIPFORGE_HTTP_HOST"] == "0.0.0.0", "Prometheus reaches the workers over the network"
+        assert services[name]["expose"] == [str(ports[name])]
+        assert "ports" not in services[name], "the workers' metrics are not published"
+    assert services["plugin-runner"]["environment"]["RUNNER_HTTP_PORT"] == str(ports["plugin-runner"])
+    assert services["metadata"]["environment"]["METADATA_HTTP_PORT"] == str(ports["metadata"])
+
+
+def test_prometheus_and_grafana_come_with_the_observability_profile() -> None:
+    services = compose()["services"]
+    for name in ("prometheus", "grafana"):
+        assert services[name]["profiles"] == ["observability"]
+    for name in ("api", "plugin-runner", "metadata", "postgres", "kafka", "init"):
+        assert "profiles" not in services[name], "the stack itself runs without the profile"
+    mounted = [v.split(":")[0] for n in ("prometheus", "grafana") for v in services[n]["volumes"]]
+    files = [m for m in mounted if m.startswith("./")]
+    assert {"./deploy/prometheus/prometheus.yml", "./deploy/grafana/clipforge.json"} <= set(files)
+    assert all((ROOT / f).is_file() for f in files), files
+    assert services["grafana"]["ports"] == ["${CLIPFORGE_BIND:-127.0.0.1}:3000:3000"]

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from clipforge.events import DeadLetter, Topics
 from clipforge.messaging import confirm, send_later
+from clipforge.observability import metrics
 from clipforge.retries import Retry
 from clipforge.settings import Settings
 from clipforge.storable import scrub_text
@@ -120,3 +121,4 @@ class DeadLetters:
         )
         topic = Topics.dlq(record.topic)
         await confirm(self.broker, [await send_later(self.broker, topic, key, value)], self.retry)
+        metrics.DEAD_LETTERS.labels(record.topic).inc()

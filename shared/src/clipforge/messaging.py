@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
@@ -20,6 +21,7 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from pydantic import BaseModel
 
 from clipforge.events import Topics
+from clipforge.observability import tracing
 from clipforge.retries import Retry
 from clipforge.settings import Settings
 
@@ -90,6 +92,8 @@ def make_broker(settings: Settings, *, client_id: str, **kwargs: Any) -> KafkaBr
         max_batch_size=kwargs.pop("max_batch_size", 512 * 1024),
         graceful_timeout=kwargs.pop("graceful_timeout", 15.0),
         logger=kwargs.pop("logger", logging.getLogger(client_id)),
+        # tracing on: publish spans that write each record's `traceparent`, consume spans
+        middlewares=(*tracing.kafka_middlewares(), *kwargs.pop("middlewares", ())),
         **kwargs,
     )
 
@@ -109,12 +113,15 @@ def subscribe_batches(
     group_id: str,
     max_records: int,
     title: str,
-) -> None:
+    listener: ConsumerRebalanceListener | None = None,
+) -> Any:
     """A consumer group's batch subscriber with clipforge's delivery rules: from the earliest
     offset for a new group, batches of up to `max_records` without waiting for more than 5 ms,
     offsets committed when `handler` returns (it publishes or dead-letters every record first),
-    and a seek back when it raises (the worker stopping), so the batch is delivered again."""
-    broker.subscriber(
+    and a seek back when it raises (the worker stopping), so the batch is delivered again.
+    Returns the subscriber (its `consumer` is the aiokafka consumer, once it runs); `listener`
+    hears of its partition assignments."""
+    subscriber = broker.subscriber(
         provisioned(topic),
         group_id=group_id,
         auto_offset_reset="earliest",
@@ -123,27 +130,45 @@ def subscribe_batches(
         batch_timeout_ms=5,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title=title,
-    )(handler)
+        listener=listener,
+    )
+    subscriber(handler)
+    return subscriber
 
 
 def encode(event: BaseModel) -> bytes:
     return event.model_dump_json().encode()
 
 
-async def publish_in_key_order(broker: KafkaBroker, messages: Iterable[tuple[str, str, bytes]]) -> None:
-    """Publish already-encoded (topic, key, value) messages and wait for every acknowledgement.
+async def publish_in_key_order(
+    broker: KafkaBroker, messages: Iterable[tuple[str, str, bytes, dict[str, str] | None]]
+) -> None:
+    """Publish already-encoded (topic, key, value, headers) messages and wait for every
+    acknowledgement. `headers` (or None) go with the message: the outbox's carry the trace
+    context of the request that made the event, which the publish continues.
 
     All are handed to the producer at once, in the order given, and waited for together (one
     round of acknowledgements, not one per message); the idempotent producer keeps that order
     within a partition, so one key's events never overtake each other."""
-    await asyncio.gather(*[await send_encoded(broker, topic, value, key) for topic, key, value in messages])
-
-
-async def send_encoded(broker: KafkaBroker, topic: str, value: bytes, key: str) -> asyncio.Future[Any]:
-    """Hand one encoded message to the producer; the future resolves on the acknowledgement."""
-    future: asyncio.Future[Any] | None = await broker.publish(
-        value, topic=topic, key=key.encode(), headers=JSON_HEADERS, no_confirm=True
+    await asyncio.gather(
+        *[await send_encoded(broker, topic, value, key, headers) for topic, key, value, headers in messages]
     )
+
+
+async def send_encoded(
+    broker: KafkaBroker, topic: str, value: bytes, key: str, headers: dict[str, str] | None = None
+) -> asyncio.Future[Any]:
+    """Hand one encoded message to the producer; the future resolves on the acknowledgement.
+    The trace context in `headers`, if any, is current meanwhile (see `tracing.attached`)."""
+    with tracing.attached(headers):
+        future: asyncio.Future[Any] | None = await broker.publish(
+            value,
+            topic=topic,
+            key=key.encode(),
+            # a dict of its own: FastStream's command keeps it, and the tracing middleware writes into it
+            headers={**JSON_HEADERS, **(headers or {})},
+            no_confirm=True,
+        )
     if future is None:  # FastStream's TestKafkaBroker delivers in place and hands back nothing
         future = asyncio.get_running_loop().create_future()
         future.set_result(None)
@@ -193,15 +218,18 @@ class Outgoing:
     key: str
     value: bytes
     sent: asyncio.Future[Any] | BaseException
+    headers: dict[str, str] | None = None
 
 
 async def send_later(broker: KafkaBroker, topic: str, key: str, value: bytes) -> Outgoing:
-    """Hand a message to the producer without waiting; never raises (see `confirm`)."""
+    """Hand a message to the producer without waiting; never raises (see `confirm`). It carries
+    the current trace context, and so does a resend."""
+    headers = tracing.current_headers()
     try:
-        sent: asyncio.Future[Any] | BaseException = await send_encoded(broker, topic, value, key)
+        sent: asyncio.Future[Any] | BaseException = await send_encoded(broker, topic, value, key, headers)
     except Exception as exc:  # refused before it left: too large, producer closed, ...
         sent = exc
-    return Outgoing(topic, key, value, sent)
+    return Outgoing(topic, key, value, sent, headers)
 
 
 async def confirm(broker: KafkaBroker, outgoing: Iterable[Outgoing], retry: Retry) -> None:
@@ -225,4 +253,4 @@ async def confirm(broker: KafkaBroker, outgoing: Iterable[Outgoing], retry: Retr
 
 
 async def _send_and_wait(broker: KafkaBroker, message: Outgoing) -> None:
-    await (await send_encoded(broker, message.topic, message.value, message.key))
+    await (await send_encoded(broker, message.topic, message.value, message.key, message.headers))

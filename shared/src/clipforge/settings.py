@@ -33,6 +33,14 @@ class Settings(BaseSettings):
 
     api_host: str = Field("127.0.0.1", validation_alias=_env("API_HOST"))
     api_port: int = Field(8000, validation_alias=_env("API_PORT"))
+    # The workers' own small HTTP server (/metrics, /livez, /readyz). A port that is taken is
+    # not an error: the worker takes the next free one (replicas on one machine) and says which.
+    http_host: str = Field("127.0.0.1", validation_alias=_env("CLIPFORGE_HTTP_HOST"))
+    runner_http_port: int = Field(8001, ge=0, le=65535, validation_alias=_env("RUNNER_HTTP_PORT"))
+    metadata_http_port: int = Field(8002, ge=0, le=65535, validation_alias=_env("METADATA_HTTP_PORT"))
+    # How often every process reports itself in `service_instances` (the status page); one not
+    # heard from for three of these is shown stale.
+    heartbeat_s: float = Field(5.0, gt=0, le=300, validation_alias=_env("CLIPFORGE_HEARTBEAT_S"))
 
     media_dir: Path = Field(Path(".data/media"), validation_alias=_env("CLIPFORGE_MEDIA_DIR"))
     upload_max_bytes: int = Field(4 * 1024**3, ge=1, validation_alias=_env("CLIPFORGE_UPLOAD_MAX_BYTES"))
@@ -112,6 +120,14 @@ class Settings(BaseSettings):
     plugin_max_procs: int = Field(64, ge=1, le=65_536, validation_alias=_env("CLIPFORGE_PLUGIN_MAX_PROCS"))
 
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
+    # `text` for people (`make dev`), `json` (one object per line) for a log collector.
+    log_format: str = Field("text", pattern="^(text|json)$", validation_alias=_env("LOG_FORMAT"))
+    # --- Tracing (OpenTelemetry), by the standard variables; off unless an exporter is named
+    # (or an OTLP endpoint is set). The exporters and sampler read their own OTEL_* variables.
+    otel_sdk_disabled: bool = Field(False, validation_alias=_env("OTEL_SDK_DISABLED"))
+    otel_traces_exporter: str = Field(
+        "", pattern=r"^[a-z_, ]*$", validation_alias=_env("OTEL_TRACES_EXPORTER")
+    )  # comma-separated: otlp, console, none
     instance: str = Field(
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
         validation_alias=_env("CLIPFORGE_INSTANCE"),

@@ -4,6 +4,67 @@
  */
 
 export interface paths {
+    "/livez": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Liveness
+         * @description 200 while the process answers (for a liveness probe: restart it when this fails).
+         */
+        get: operations["getLiveness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Readiness
+         * @description 200 when the API can take requests: its database answers (Kafka may be away). For load
+         *     balancers and readiness probes.
+         */
+        get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Metrics
+         * @description The API's Prometheus metrics (`clipforge_*`, see the README's Operations).
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -11,7 +72,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Health */
+        /**
+         * Get Health
+         * @description Each dependency's state. 200 unless the database is unreachable (`degraded` with the
+         *     broker away); load balancers should use `/readyz`.
+         */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -469,6 +534,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Status
+         * @description Each service process's readiness and detail, the outbox's backlog, consumer lag per
+         *     partition, and the plugins each runner has loaded.
+         */
+        get: operations["getStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -809,6 +895,7 @@ export interface components {
         Health: {
             /**
              * Status
+             * @description degraded: something is unreachable
              * @enum {string}
              */
             status: "ok" | "degraded";
@@ -819,6 +906,7 @@ export interface components {
             database: "ok" | "unreachable";
             /**
              * Broker
+             * @description unreachable: clips are still accepted, their events wait in the outbox
              * @enum {string}
              */
             broker: "ok" | "unreachable";
@@ -827,6 +915,60 @@ export interface components {
              * @description events this process's relay has published
              */
             outbox_published: number;
+        };
+        /** InstanceStatus */
+        InstanceStatus: {
+            /**
+             * Instance
+             * @description the process (CLIPFORGE_INSTANCE: host and pid by default)
+             */
+            instance: string;
+            /**
+             * Service
+             * @description api, plugin-runner or metadata
+             */
+            service: string;
+            /**
+             * State
+             * @description stale: not heard from for three report intervals; its last report follows
+             * @enum {string}
+             */
+            state: "ready" | "not_ready" | "stale";
+            /**
+             * Checks
+             * @description what its readiness check found, check by check
+             */
+            checks: {
+                [key: string]: string;
+            };
+            /**
+             * Http
+             * @description where its /metrics, /livez and /readyz answer
+             */
+            http?: string | null;
+            /**
+             * Plugins
+             * @description a runner's loaded plugins
+             */
+            plugins?: components["schemas"]["LoadedPlugin"][] | null;
+            /**
+             * Unloadable
+             * @description a runner's enabled plugins it could not load, and why
+             */
+            unloadable?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /**
+             * Seen At
+             * Format: date-time
+             * @description its last report
+             */
+            seen_at: string;
         };
         /** @description any JSON value; no string or key in it holds a NUL character */
         JsonValue: {
@@ -902,6 +1044,21 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** Liveness */
+        Liveness: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "alive";
+        };
+        /** LoadedPlugin */
+        LoadedPlugin: {
+            /** Name */
+            name: string;
+            /** Version */
+            version: string;
+        };
         /** MediaToken */
         MediaToken: {
             /**
@@ -914,6 +1071,19 @@ export interface components {
              * Format: date-time
              */
             expires_at: string;
+        };
+        /** OutboxStatus */
+        OutboxStatus: {
+            /**
+             * Backlog
+             * @description events committed but not yet published to Kafka
+             */
+            backlog: number;
+            /**
+             * Oldest Age S
+             * @description age of the oldest of them (null: none waits)
+             */
+            oldest_age_s: number | null;
         };
         /** Page[ClipOut] */
         Page_ClipOut_: {
@@ -947,6 +1117,33 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
+        };
+        /** PartitionLag */
+        PartitionLag: {
+            /** Group */
+            group: string;
+            /** Topic */
+            topic: string;
+            /** Partition */
+            partition: number;
+            /**
+             * Lag
+             * @description records not fetched yet by the consumer that holds the partition
+             */
+            lag: number;
+            /** Instance */
+            instance: string;
+        };
+        /** PlatformStatus */
+        PlatformStatus: {
+            /** Instances */
+            instances: components["schemas"]["InstanceStatus"][];
+            outbox: components["schemas"]["OutboxStatus"];
+            /**
+             * Consumer Lag
+             * @description per partition, as the workers last reported it (stale ones left out)
+             */
+            consumer_lag: components["schemas"]["PartitionLag"][];
         };
         /**
          * PluginCreate
@@ -1169,6 +1366,19 @@ export interface components {
             /** Completed At */
             completed_at: string | null;
         };
+        /** Readiness */
+        Readiness: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "not ready";
+            /**
+             * Database
+             * @enum {string}
+             */
+            database: "ok" | "unreachable";
+        };
         /** ReprocessOut */
         ReprocessOut: {
             /**
@@ -1239,6 +1449,75 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getLiveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Liveness"];
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus' text format */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+        };
+    };
     getHealth: {
         parameters: {
             query?: never;
@@ -1257,7 +1536,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description the database or the broker is unreachable */
+            /** @description the database is unreachable */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4371,6 +4650,93 @@ export interface operations {
             };
             /** @description Conflicts with an existing record */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid: `detail` names it and says why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed attempts from this client: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description seconds */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable for a moment: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description seconds */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlatformStatus"];
+                };
+            };
+            /** @description The body is not JSON, or a header is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or not a valid one (`Authorization: Bearer <key>`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key's role is too weak for this operation */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

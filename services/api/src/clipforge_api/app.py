@@ -18,6 +18,7 @@ from clipforge.db.engine import make_engine, make_sessionmaker
 from clipforge.media.purge import sweep
 from clipforge.media.storage import MediaStorage
 from clipforge.messaging import make_broker
+from clipforge.observability import metrics, tracing
 from clipforge.settings import Settings, get_settings
 from clipforge_api.auth import KeyStore, document_roles, route_roles
 from clipforge_api.browser import DocsGuard, SecurityHeaders
@@ -25,8 +26,9 @@ from clipforge_api.errors import install_error_handlers
 from clipforge_api.importer import FolderImporter, watched_folders
 from clipforge_api.limits import BodySizeLimit
 from clipforge_api.methods import AllowedMethods
+from clipforge_api.operations import ApiOperations, instrument
 from clipforge_api.outbox import Relay
-from clipforge_api.routes import clips, contracts, health, keys, media, plugins, processing
+from clipforge_api.routes import clips, contracts, health, keys, media, plugins, processing, status
 from clipforge_api.schemas import JSON_VALUE_SCHEMA
 from clipforge_api.unit_of_work import UnitOfWork
 from clipforge_api.web_app import WebApp
@@ -43,14 +45,15 @@ def operation_id(route: APIRoute) -> str:
 def resources_v1() -> APIRouter:
     """Every resource of the API's version 1, under its one prefix."""
     v1 = APIRouter(prefix="/api/v1")
-    for module in (media, clips, plugins, processing, keys):
+    for module in (media, clips, plugins, processing, keys, status):
         v1.include_router(module.router)
     return v1
 
 
-PUBLIC_PATHS = {"/health", "/api/asyncapi", "/api/asyncapi.json"}
-"""Routes without a role: liveness/readiness, and the event contract's pages (which `DocsGuard`
-keeps behind a key unless the documentation is public)."""
+PUBLIC_PATHS = {"/health", "/livez", "/readyz", "/metrics", "/api/asyncapi", "/api/asyncapi.json"}
+"""Routes without a role: health, liveness, readiness and metrics (for probes and Prometheus; keep
+the port off the internet), and the event contract's pages (which `DocsGuard` keeps behind a key
+unless the documentation is public)."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -59,7 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-        broker = make_broker(settings, client_id=f"api-{settings.instance}")
+        broker = make_broker(
+            settings, client_id=f"api-{settings.instance}", middlewares=(metrics.kafka_middleware("api"),)
+        )
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
         app.state.broker = broker
@@ -68,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.keys = KeyStore(app.state.sessions, settings.auth_failures_per_minute)
 
         relay.start()  # connects to Kafka in the background: the API serves even while it is away
+        app.state.operations = operations = ApiOperations(engine, relay, broker, settings)
+        operations.start()  # the pipeline's gauges, and this process's heartbeat
         background = [asyncio.create_task(sweep(app.state.sessions, app.state.storage), name="media-purge")]
         if admin_key := settings.admin_key.get_secret_value():
             ensure = functools.partial(app.state.keys.ensure_admin, admin_key)
@@ -88,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             for task in background:
                 task.cancel()
+            await operations.stop()
             await relay.stop()
             await broker.stop()
             await engine.dispose()
@@ -120,11 +128,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(WebApp, directory=settings.web_dir)
     app.add_middleware(SecurityHeaders)
+    instrument(app)  # outermost: every answer is counted, the middlewares' own included
     roles = route_roles(app, public=PUBLIC_PATHS)
 
     install_error_handlers(app)
     _complete_openapi(app, roles)
+    if tracing.enabled():
+        _trace_requests(app)
     return app
+
+
+def _trace_requests(app: FastAPI) -> None:
+    """A server span per request, continuing the `traceparent` the client sent (a new trace
+    without one); its context is what the outbox stores with the events the request emits.
+    Probes and scrapes are left out (they would be most of the spans), and so are the per-chunk
+    send/receive spans (an upload would make thousands)."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=tracing.provider(),
+        excluded_urls="/health$,/livez$,/readyz$,/metrics$",
+        exclude_spans=["receive", "send"],
+    )
 
 
 def _complete_openapi(app: FastAPI, roles: dict[tuple[str, str], str]) -> None:

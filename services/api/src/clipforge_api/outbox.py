@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 
 from faststream.kafka import KafkaBroker
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clipforge.db.models import OutboxEvent
 from clipforge.messaging import publish_in_key_order
+from clipforge.observability import tracing
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +32,9 @@ log = logging.getLogger(__name__)
 # their commit order: a write emits only about a row it holds locked (see `unit_of_work.py`).
 CLAIM = text("""
     WITH batch AS (
-        SELECT id, topic, key, payload FROM outbox ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
+        SELECT id, topic, key, payload, headers FROM outbox ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
     )
-    SELECT b.id, b.topic, b.key, b.payload::text AS payload FROM batch b
+    SELECT b.id, b.topic, b.key, b.payload::text AS payload, b.headers::text AS headers FROM batch b
     WHERE NOT EXISTS (
         SELECT 1 FROM outbox o
         WHERE o.key = b.key AND o.id < b.id AND o.id NOT IN (SELECT id FROM batch)
@@ -45,9 +47,18 @@ OUTBOX = OutboxEvent.metadata.tables[OutboxEvent.__tablename__]
 
 
 async def enqueue(session: AsyncSession, topic: str, key: str, event: BaseModel) -> None:
-    """Write the event in the session's transaction; it is published only if that commits.
+    """Write the event in the session's transaction; it is published only if that commits, with
+    the current trace context as its headers (the request's), so its trace goes on downstream.
     (A plain INSERT: the ORM's unit of work costs more than the rest of a request.)"""
-    await session.execute(insert(OUTBOX).values(topic=topic, key=key, payload=event.model_dump(mode="json")))
+    trace_context = tracing.current_headers()
+    await session.execute(
+        insert(OUTBOX).values(
+            topic=topic,
+            key=key,
+            payload=event.model_dump(mode="json"),
+            **({"headers": trace_context} if trace_context else {}),  # else NULL
+        )
+    )
 
 
 class Relay:
@@ -117,7 +128,10 @@ class Relay:
             if not rows:
                 return 0
             async with asyncio.timeout(self._publish_timeout):
-                await publish_in_key_order(self._broker, ((r.topic, r.key, r.payload.encode()) for r in rows))
+                await publish_in_key_order(
+                    self._broker,
+                    ((r.topic, r.key, r.payload.encode(), json.loads(r.headers or "null")) for r in rows),
+                )
             await session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_([r.id for r in rows])))
         self.published += len(rows)
         return len(rows)

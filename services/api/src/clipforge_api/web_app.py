@@ -18,13 +18,17 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 NOT_BUILT = PlainTextResponse("The web app is not built: run `make web` (make dev and make test do).", 404)
 
 
+OPERATIONS_PATHS = frozenset({"/health", "/livez", "/readyz", "/metrics"})
+
+
 def is_api(path: str) -> bool:
-    return path == "/api" or path.startswith("/api/") or path == "/health"
+    return path == "/api" or path.startswith("/api/") or path in OPERATIONS_PATHS
 
 
 class WebApp:
-    """In front of the API: a GET or HEAD outside `/api` and `/health` is the app's, anything
-    else goes to the API untouched (so its 404s, 405s and `Allow` stay its own)."""
+    """In front of the API: a GET or HEAD outside `/api` and the health and metrics paths is
+    the app's, anything else goes to the API untouched (so its 404s, 405s and `Allow` stay its
+    own)."""
 
     def __init__(self, api: ASGIApp, directory: Path) -> None:
         self.api = api

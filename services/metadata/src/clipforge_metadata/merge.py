@@ -26,6 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from clipforge.db.models import Clip, ClipRun, PluginRun
 from clipforge.events import ClipProcessed, ClipStatus, PluginResult, PluginRunStatus
+from clipforge.observability import metrics
 from clipforge.sdk.plugin import CLIP_FIELDS, ClipFields
 
 RUN_KEY = "_run"  # beside a plugin's own result keys: how that run went
@@ -289,8 +290,10 @@ async def merge_batch(
     sessions: async_sessionmaker[AsyncSession], events: Sequence[ClipProcessed]
 ) -> list[Applied]:
     """Apply a batch in one transaction (one commit for a burst)."""
-    async with sessions() as session, session.begin():
-        return await apply_batch(session, events)
+    metrics.MERGE_BATCH_SIZE.observe(len(events))
+    with metrics.MERGE_DURATION.time():
+        async with sessions() as session, session.begin():
+            return await apply_batch(session, events)
 
 
 async def merge(sessions: async_sessionmaker[AsyncSession], event: ClipProcessed) -> Applied:

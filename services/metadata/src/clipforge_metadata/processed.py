@@ -20,17 +20,21 @@ import asyncio
 import dataclasses
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry.trace import Span
 
 from clipforge.db.clip_ids import ClipLookup, never_stored
 from clipforge.db.records import clip_record
 from clipforge.dead_letters import DeadLetters
 from clipforge.events import ClipEnriched, ClipProcessed, Topics, derived_event_id
+from clipforge.logs import log_context
 from clipforge.messaging import confirm, encode, send_later
+from clipforge.observability import tracing
 from clipforge.retries import GaveUp, Retry
 from clipforge.settings import Settings
 from clipforge.storable import text_problem, value_problem
@@ -39,6 +43,7 @@ from clipforge_metadata.merge import Applied
 log = logging.getLogger(__name__)
 
 SERVICE = "metadata"
+PROCESS_SPAN = f"{Topics.CLIP_PROCESSED} process"
 
 Merge = Callable[[Sequence[ClipProcessed]], Awaitable[list[Applied]]]
 """Merges a batch in one transaction (`merge.merge_batch` bound to the database; a fake in tests)."""
@@ -79,7 +84,28 @@ class ProcessedHandler:
                 letters.append(self.dead_letters.send(record, f"cannot be stored: {problem}"))
             else:
                 accepted.append((record, event))
-        outcomes = await self._merge([event for _, event in accepted])
+        # A span per record, in the trace it carries, from now until its outcome is settled (the
+        # batch's merge is one transaction: its span is in the batch's trace, which each links).
+        spans = [
+            tracing.start_consuming(PROCESS_SPAN, record, clip_id=event.clip_id, event_id=event.event_id)
+            for record, event in accepted
+        ]
+        try:
+            await self._settle(accepted, spans, letters)
+        finally:
+            for span in spans:
+                span.end()
+
+    async def _settle(
+        self,
+        accepted: list[tuple[ConsumerRecord, ClipProcessed]],
+        spans: list[Span],
+        letters: list[Coroutine[Any, Any, None]],
+    ) -> None:
+        """Merge the accepted records, dead-letter what cannot be merged, announce the runs
+        that completed."""
+        with tracing.span("merge", events=len(accepted)):
+            outcomes = await self._merge([event for _, event in accepted])
         missing = {
             e.clip_id
             for (_, e), o in zip(accepted, outcomes, strict=True)
@@ -89,21 +115,27 @@ class ProcessedHandler:
             await self.retry.run(functools.partial(self.lookup, missing), what="looking up clips")
         ).deleted
         announcements = []
-        for (record, event), outcome in zip(accepted, outcomes, strict=True):
-            if isinstance(outcome, GaveUp):
-                letters.append(self.dead_letters.send(record, f"merge failed: {outcome}", outcome.attempts))
-            elif outcome.clip is None and event.clip_id in deleted:
-                log.info("clip %s was deleted; its results are dropped", event.clip_id)
-            elif outcome.clip is None:
-                letters.append(self.dead_letters.send(record, never_stored(event.clip_id)))
-            elif outcome.run_complete:
-                enriched = ClipEnriched(
-                    event_id=derived_event_id(event.source_event_id, "enriched"),
-                    clip_id=outcome.clip.id,
-                    source_event_id=event.source_event_id,
-                    clip=clip_record(outcome.clip),
-                )
-                announcements.append((str(outcome.clip.id), encode(enriched)))
+        for (record, event), outcome, span in zip(accepted, outcomes, spans, strict=True):
+            with tracing.within(span), log_context(clip_id=event.clip_id, event_id=event.event_id):
+                if isinstance(outcome, GaveUp):
+                    letters.append(
+                        self.dead_letters.send(record, f"merge failed: {outcome}", outcome.attempts)
+                    )
+                elif outcome.clip is None and event.clip_id in deleted:
+                    log.info("clip %s was deleted; its results are dropped", event.clip_id)
+                elif outcome.clip is None:
+                    letters.append(self.dead_letters.send(record, never_stored(event.clip_id)))
+                elif outcome.run_complete:
+                    enriched = ClipEnriched(
+                        event_id=derived_event_id(event.source_event_id, "enriched"),
+                        clip_id=outcome.clip.id,
+                        source_event_id=event.source_event_id,
+                        clip=clip_record(outcome.clip),
+                    )
+                    announcements.append((str(outcome.clip.id), encode(enriched), span))
+                    log.debug("clip merged: run complete (%s)", enriched.clip.status)
+                else:  # DEBUG: a line per clip at INFO would be thousands a second under load
+                    log.debug("clip merged: %d result(s), run still open", len(event.results))
         await asyncio.gather(*letters)
         await self._announce(announcements)
 
@@ -126,10 +158,12 @@ class ProcessedHandler:
             middle = len(events) // 2
             return [*await self._merge(events[:middle]), *await self._merge(events[middle:])]
 
-    async def _announce(self, announcements: list[tuple[str, bytes]]) -> None:
-        """Publish in order, wait for every acknowledgement, resend only what failed. One that
-        keeps failing raises: the batch is delivered again, and its merges change nothing."""
-        outgoing = [
-            await send_later(self.broker, Topics.CLIP_ENRICHED, key, value) for key, value in announcements
-        ]
+    async def _announce(self, announcements: list[tuple[str, bytes, Span]]) -> None:
+        """Publish in order, each in the trace of the record that completed its run, wait for
+        every acknowledgement, resend only what failed. One that keeps failing raises: the
+        batch is delivered again, and its merges change nothing."""
+        outgoing = []
+        for key, value, span in announcements:
+            with tracing.within(span):
+                outgoing.append(await send_later(self.broker, Topics.CLIP_ENRICHED, key, value))
         await confirm(self.broker, outgoing, self.retry)

@@ -12,6 +12,8 @@ from clipforge.db.clip_ids import clip_lookup
 from clipforge.db.engine import make_engine, make_sessionmaker
 from clipforge.events import Topics
 from clipforge.messaging import make_broker, provisioned, subscribe_batches
+from clipforge.observability import metrics
+from clipforge.observability.worker import ConsumerGroup, WorkerOperations
 from clipforge.settings import Settings
 from clipforge_plugin_runner.captured import SERVICE, CapturedHandler
 from clipforge_plugin_runner.discovery import builtin_plugin_dir, folders_fingerprint
@@ -27,7 +29,9 @@ HOOKS_GROUP = "plugin-runner-hooks"
 
 
 def build(settings: Settings) -> FastStream:
-    broker = make_broker(settings, client_id=f"{SERVICE}-{settings.instance}")
+    broker = make_broker(
+        settings, client_id=f"{SERVICE}-{settings.instance}", middlewares=(metrics.kafka_middleware(SERVICE),)
+    )
     engine = make_engine(settings.database_url, pool_size=4)
     builtin = builtin_plugin_dir()
     folders = ([builtin] if builtin else []) + settings.plugin_folders()
@@ -42,25 +46,30 @@ def build(settings: Settings) -> FastStream:
     captured = CapturedHandler(broker, host, clip_lookup(sessions), settings)
     hooks = HookHandlers(host, captured.dead_letters)
 
+    runners, hook_runners = ConsumerGroup(GROUP), ConsumerGroup(HOOKS_GROUP)
     # At-least-once: a fetched batch's offsets are committed after every record in it is
     # published or dead-lettered (see CapturedHandler).
-    subscribe_batches(
+    runners.subscriber = subscribe_batches(
         broker,
         Topics.CLIP_CAPTURED,
         captured.on_batch,
         group_id=GROUP,
         max_records=settings.runner_batch_size,
         title="plugin-runner:clip.captured",
+        listener=runners.assignment,
     )
     # once per completed run, on one replica (a group of its own, so it never competes with
     # clip.captured for the runners' time)
-    broker.subscriber(
+    enriched = broker.subscriber(
         provisioned(Topics.CLIP_ENRICHED),
         group_id=HOOKS_GROUP,
         auto_offset_reset="latest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title="plugin-runner:clip.enriched",
-    )(hooks.on_clip_enriched)
+        listener=hook_runners.assignment,
+    )
+    enriched(hooks.on_clip_enriched)
+    hook_runners.subscriber = enriched
     # Every replica must see every registry change: no consumer group, start at the end (the
     # registry read at start-up covers what came before).
     broker.subscriber(
@@ -71,6 +80,15 @@ def build(settings: Settings) -> FastStream:
     )(hooks.on_plugin_changed)
 
     app = FastStream(broker, logger=log)
+    WorkerOperations(
+        service=SERVICE,
+        settings=settings,
+        http_port=settings.runner_http_port,
+        broker=broker,
+        engine=engine,
+        groups=[runners, hook_runners],
+        detail=host.loaded_plugins,
+    ).attach(app)
 
     # taken before the first discovery, so that a plugin dropped in while it runs is rescanned
     fingerprints: list[tuple[tuple[str, tuple[float, ...]], ...]] = []

@@ -20,6 +20,7 @@ import contextlib
 import functools
 import logging
 import stat
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,9 +38,11 @@ from clipforge.events import (
     Topics,
     derived_event_id,
 )
+from clipforge.logs import log_context
 from clipforge.media.library import artifact_key
 from clipforge.media.storage import MediaStorage, scratch_dir
 from clipforge.messaging import Outgoing, confirm, encode, send_later
+from clipforge.observability import metrics, tracing
 from clipforge.retries import GaveUp, Retry
 from clipforge.settings import Settings
 from clipforge_plugin_runner.host import PluginHost
@@ -83,8 +86,21 @@ class CapturedHandler:
         await asyncio.gather(*letters, *runs)
 
     async def _run(self, record: ConsumerRecord, event: ClipCaptured) -> None:
+        """One clip, in a span of its own in the trace its record carries (the plugins' spans
+        and the publishing of its `clip.processed` inside), with the clip in the log context."""
+        with (
+            log_context(clip_id=event.clip_id, event_id=event.event_id),
+            tracing.consuming(
+                f"{Topics.CLIP_CAPTURED} process", record, clip_id=event.clip_id, event_id=event.event_id
+            ),
+        ):
+            await self._run_plugins(record, event)
+
+    async def _run_plugins(self, record: ConsumerRecord, event: ClipCaptured) -> None:
         """Run the plugins, publishing each piece of results as soon as it is ready (fast
         plugins first, see `PluginHost.run_captured`); then make sure every piece arrived."""
+        started = time.perf_counter()
+        reported: list[PluginResult] = []
         outgoing: list[Outgoing] = []
         async with self.in_flight:
             with scratch_dir(self.settings.scratch_dir, f"run-{event.event_id}") as scratch:
@@ -97,6 +113,8 @@ class CapturedHandler:
                         clip, due, partial_after=self.settings.partial_report_s, artifacts=scratch / "out"
                     ):
                         stored = await self._store_artifacts(event, scratch / "out", results)
+                        reported += stored
+                        count_runs(stored)
                         for value in self._encoded_pieces(event, due, stored, first_piece=len(outgoing) + 1):
                             outgoing.append(
                                 await send_later(
@@ -108,6 +126,13 @@ class CapturedHandler:
         except GaveUp as gave_up:
             await self.dead_letters.send(
                 record, f"publishing its results failed: {gave_up}", gave_up.attempts
+            )
+        else:  # DEBUG: a line per clip at INFO would be thousands a second under load
+            log.debug(
+                "clip processed: %d plugin(s) in %.0f ms (%s)",
+                len(reported),
+                (time.perf_counter() - started) * 1000,
+                ", ".join(f"{r.plugin} {r.status.value}" for r in reported),
             )
 
     async def _store_artifacts(
@@ -164,6 +189,13 @@ class CapturedHandler:
             results=results,
             backfill_id=event.backfill_id,
         )
+
+
+def count_runs(results: list[PluginResult]) -> None:
+    """Each plugin's run on a clip, once, as it is reported (`clipforge_plugin_runs_total`)."""
+    for result in results:
+        metrics.PLUGIN_RUNS.labels(result.plugin, result.status.value).inc()
+        metrics.PLUGIN_DURATION.labels(result.plugin).observe(result.duration_ms / 1000)
 
 
 def _regular(path: Path) -> bool:

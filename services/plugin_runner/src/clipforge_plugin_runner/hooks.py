@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from clipforge.dead_letters import DeadLetters
 from clipforge.events import ClipEnriched, PluginChanged
+from clipforge.logs import log_context
 from clipforge_plugin_runner.host import PluginHost
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,9 @@ class HookHandlers:
         """The seed's "on_clip_processed when processing completes": each enabled plugin's hook
         with the merged record; failures are contained and logged."""
         for _, event in await self.dead_letters.decoded([msg.raw_message], ClipEnriched):
-            await self.host.run_processed(event.clip.model_dump(mode="json"))
+            # in the clip's trace already: FastStream's span of this record continues it
+            with log_context(clip_id=event.clip_id, event_id=event.event_id):
+                await self.host.run_processed(event.clip.model_dump(mode="json"))
 
     async def on_plugin_changed(self, msg: KafkaMessage) -> None:
         """Bring the plugin in line with its registry row. A malformed change is ignored: the

@@ -22,7 +22,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.trace import Span, Status, StatusCode
+
 from clipforge.events import PluginResult, PluginRunStatus
+from clipforge.logs import log_context
+from clipforge.observability import tracing
 from clipforge.settings import Settings
 from clipforge_plugin_runner.discovery import Discovered
 from clipforge_plugin_runner.process import HostedPlugin, LoadFailed, discover_isolated
@@ -181,6 +185,17 @@ class PluginHost:
                 await self._unload(name)
             await asyncio.gather(*list(self._stopping), return_exceptions=True)
 
+    def loaded_plugins(self) -> dict[str, Any]:
+        """What this worker runs, for its status report: each loaded plugin's version, and why
+        an enabled one could not be loaded."""
+        return {
+            "plugins": [
+                {"name": p.name, "version": p.version}
+                for p in sorted(self.loaded.values(), key=lambda p: p.name)
+            ],
+            "unloadable": dict(self.unloadable),
+        }
+
     def due(self, only: list[str] | None) -> list[str]:
         """The plugins a run covers: every enabled one (loaded or not), or the ones asked for."""
         return sorted({*self.loaded, *self.unloadable, *self.starting}) if only is None else sorted(set(only))
@@ -225,7 +240,7 @@ class PluginHost:
         if folder is not None:
             self.isolation.give(Path(folder))
         try:
-            return await plugin.call("on_clip_captured", data)
+            return await _traced_call(plugin, "on_clip_captured", data)
         finally:
             if folder is not None:
                 self.isolation.take_back(Path(folder))
@@ -245,7 +260,7 @@ class PluginHost:
         """Call every enabled plugin's `on_clip_processed` hook; failures are contained and logged."""
         results = await asyncio.gather(
             *(
-                p.call("on_clip_processed", clip)
+                _traced_call(p, "on_clip_processed", clip)
                 for p in list(self.loaded.values())
                 if "on_clip_processed" in p.handles
             )
@@ -254,6 +269,29 @@ class PluginHost:
             if r.status is not PluginRunStatus.OK:
                 log.warning("on_clip_processed of %s: %s %s", r.plugin, r.status.value, r.error or "")
         return list(results)
+
+
+async def _traced_call(plugin: HostedPlugin, hook: str, clip: dict[str, Any]) -> PluginResult:
+    """One plugin run, in a span of its own (`plugin <name>`, child of the clip's) and with the
+    plugin in the log context."""
+    with log_context(plugin=plugin.name), tracing.span(f"plugin {plugin.name}", hook=hook) as span:
+        result = await plugin.call(hook, clip)
+        _describe_run(span, result)
+        return result
+
+
+def _describe_run(span: Span, result: PluginResult) -> None:
+    if not span.is_recording():
+        return
+    span.set_attributes(
+        {
+            "clipforge.plugin.version": result.version,
+            "clipforge.plugin.status": result.status.value,
+            "clipforge.plugin.duration_ms": result.duration_ms,
+        }
+    )
+    if result.status in (PluginRunStatus.ERROR, PluginRunStatus.TIMEOUT):
+        span.set_status(Status(StatusCode.ERROR, result.error or result.status.value))
 
 
 def _with_artifacts_dir(clip: dict[str, Any], root: Path | None, plugin: str) -> dict[str, Any]:

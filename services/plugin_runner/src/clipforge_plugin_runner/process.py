@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import json
 import logging
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from clipforge.events import PluginResult, PluginRunStatus
+from clipforge.logs import log_context
 from clipforge_plugin_runner.discovery import Discovered, first_of_each_name, sources, unscannable
 from clipforge_plugin_runner.execution import BadResult, _reason, checked_result
 from clipforge_plugin_runner.sandbox import (
@@ -117,9 +119,13 @@ class HostProcess:
         self.idle.set()
         self.closed = asyncio.Event()
         self.logger = logging.getLogger(f"plugin.{name}")
+        # In contexts of their own: a process may start during one clip's call, and these outlive
+        # it (its log context and trace must not stick to every line they log later).
         self._tasks = [
-            asyncio.create_task(self._read(), name=f"plugin-{name}-read"),
-            asyncio.create_task(self._relay_stderr(), name=f"plugin-{name}-stderr"),
+            asyncio.create_task(self._read(), name=f"plugin-{name}-read", context=contextvars.Context()),
+            asyncio.create_task(
+                self._relay_stderr(), name=f"plugin-{name}-stderr", context=contextvars.Context()
+            ),
         ]
 
     @classmethod
@@ -213,7 +219,8 @@ class HostProcess:
         self.closed.set()
 
     async def _relay_stderr(self) -> None:
-        await relay_stderr(self.proc, self.name, self.logger)
+        with log_context(plugin=self.name):
+            await relay_stderr(self.proc, self.name, self.logger)
 
     async def kill(self, reason: str) -> None:
         if self.died is None:

@@ -35,7 +35,10 @@ async def create_clip(uow: UnitOfWork, body: ClipCreate, *, sha256: str | None =
     clip = Clip(clip_metadata=body.metadata, **values)
     async with uow:
         created = await uow.insert_clip(clip, {**values, "metadata": body.metadata})
-        await uow.emit(Topics.CLIP_CAPTURED, created, ClipCaptured(clip_id=clip.id, clip=clip_record(clip)))
+        event = ClipCaptured(clip_id=clip.id, clip=clip_record(clip))
+        await uow.emit(Topics.CLIP_CAPTURED, created, event)
+    # one line per clip at INFO: the start of its trace in the logs (the workers' are at DEBUG)
+    log.info("clip created", extra={"clip_id": clip.id, "event_id": event.event_id})
     return clip
 
 

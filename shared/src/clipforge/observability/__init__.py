@@ -1,0 +1,2 @@
+"""Operations: what a service tells the people running it (metrics, health, its status
+report, traces)."""

@@ -162,6 +162,11 @@ async def dev(stack: Stack, runners: int) -> int:
             f"clipforge is up: web app http://localhost:{api_port}  API http://localhost:{api_port}/api/v1"
             f"  docs http://localhost:{api_port}/api/docs  (Ctrl-C stops everything)"
         )
+        runner_port = os.environ.get("RUNNER_HTTP_PORT", "8001")
+        log(
+            f"metrics: http://localhost:{api_port}/metrics, the workers' from http://localhost:{runner_port}/metrics"
+            " (each logs where it serves)"
+        )
         if stack.kafka_users():
             log(credentials_note(stack))
         _, key_file = admin_key()

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from clipforge.events import PluginRunStatus
-from clipforge_plugin_runner.execution import extract_result, run_captured_hook
+from clipforge.sdk.execution import extract_result, run_captured_hook
 
 LIMIT = 256 * 1024
 CLIP = {"id": "c1", "title": "t", "metadata": {"user_key": "kept"}}

@@ -13,7 +13,7 @@ from highlight_detector import HighlightConfig, HighlightDetector, picture_momen
 
 from clipforge.events import PluginRunStatus
 from clipforge.sdk import PluginContext, SkipClip
-from clipforge_plugin_runner.execution import run_captured_hook
+from clipforge.sdk.execution import run_captured_hook
 from tests.media import corrupted, make_clip
 
 BURSTS = (1.0, 2.5, 4.0)

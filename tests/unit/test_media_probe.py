@@ -9,7 +9,7 @@ import pytest
 from media_probe import MediaProbe
 
 from clipforge.events import PluginRunStatus
-from clipforge_plugin_runner.execution import run_captured_hook
+from clipforge.sdk.execution import run_captured_hook
 from tests.media import make_clip
 
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from clipforge.events import ClipProcessed, PluginResult, PluginRunStatus
-from clipforge_metadata.merge import RUN_KEY, clip_status
+from clipforge.events.contracts import RUN_KEY
+from clipforge_metadata.merge import clip_status
 from clipforge_metadata.merge import merge_results as merge_all
 
 

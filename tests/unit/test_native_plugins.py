@@ -14,8 +14,8 @@ import pytest
 
 from clipforge.events import PluginRunStatus
 from clipforge.sdk import ClipData, PluginBase, PluginMetadata
+from clipforge.sdk.execution import run_captured_hook
 from clipforge_plugin_runner.discovery import builtin_plugin_dir, scan_folder
-from clipforge_plugin_runner.execution import run_captured_hook
 from clipforge_plugin_runner.native import NativeManifest, NativePlugin, NativePluginError, read_manifest
 
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from clipforge.events import ClipProcessed, PluginResult, PluginRunStatus
+from clipforge.sdk.execution import BadResult, checked_result
 from clipforge.storable import Unstorable, check_text, scrub_text, value_problem
 from clipforge_metadata.processed import unstorable
-from clipforge_plugin_runner.execution import BadResult, checked_result
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from thumbnails import Thumbnails, rotation, upright
 
 from clipforge.events import PluginRunStatus
 from clipforge.sdk import PluginContext, SkipClip
-from clipforge_plugin_runner.execution import run_captured_hook
+from clipforge.sdk.execution import run_captured_hook
 from tests.media import make_clip
 
 CUE = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) --> (\d\d):(\d\d):(\d\d)\.(\d{3})$")

@@ -86,6 +86,17 @@ export async function saveConfig(
   return page.items;
 }
 
+export type GameSelector = components["schemas"]["GameSelector"];
+export type Scope = components["schemas"]["ScopeUpdate"];
+
+/**
+ * Limit the plugin to some games (`games: null`: every game) and set its per-game overrides; the
+ * whole scope at once. A bad override is an ApiError (422, `loc: ["body", "game_config", game, key]`).
+ */
+export function saveScope(id: number, scope: Scope): Promise<Plugin> {
+  return unwrap(api.PUT("/api/v1/plugins/{plugin_id}/scope", { params: { path: { plugin_id: id } }, body: scope }));
+}
+
 /** Run the plugin over existing clips; follow it with getBackfill. */
 export async function startBackfill(id: number, scope: BackfillScope): Promise<Backfill> {
   return unwrap(

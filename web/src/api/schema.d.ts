@@ -366,6 +366,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plugins/{plugin_id}/scope": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Plugin Scope
+         * @description Limit the plugin to some games (`games`; null: every game) and set its configuration per
+         *     game (`game_config`: each game's keys over its configuration, which must fit its schema, a
+         *     422 naming the game and the key). Replaces the whole scope; live on the runners. A limited
+         *     plugin never runs on another game's clip, and its backfills take only its games' clips.
+         */
+        put: operations["setPluginScope"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/plugins/{plugin_id}/config": {
         parameters: {
             query?: never;
@@ -891,6 +914,23 @@ export interface components {
              */
             input?: unknown;
         };
+        /**
+         * GameSelector
+         * @description One game a plugin runs on: `{"game_name": ...}` (clips whose game_name is this one,
+         *     ignoring case) or `{"game_id": ...}` (clips whose game_id is exactly this one).
+         * @example {
+         *       "game_name": "Valorant"
+         *     }
+         * @example {
+         *       "game_id": "21779"
+         *     }
+         */
+        GameSelector: {
+            /** Game Name */
+            game_name?: string;
+            /** Game Id */
+            game_id?: string;
+        };
         /** Health */
         Health: {
             /**
@@ -1239,6 +1279,20 @@ export interface components {
              */
             load_error: string | null;
             /**
+             * Games
+             * @description the games it runs on (`PUT .../scope`); null: every game
+             */
+            games: components["schemas"]["GameSelector"][] | null;
+            /**
+             * Game Config
+             * @description its configuration overrides by game (a game name, or `id:<game_id>`); admins only, as its configuration is
+             */
+            game_config: {
+                [key: string]: {
+                    [key: string]: unknown;
+                };
+            } | null;
+            /**
              * Created At
              * Format: date-time
              */
@@ -1434,6 +1488,41 @@ export interface components {
              * @description the median duration of those runs
              */
             median_ms: number | null;
+        };
+        /**
+         * ScopeUpdate
+         * @description The plugin's whole per-game scope (what is left out is reset: every game, no overrides).
+         * @example {
+         *       "game_config": {
+         *         "Valorant": {
+         *           "max_highlights": 8
+         *         }
+         *       },
+         *       "games": [
+         *         {
+         *           "game_name": "Valorant"
+         *         },
+         *         {
+         *           "game_id": "21779"
+         *         }
+         *       ]
+         *     }
+         */
+        ScopeUpdate: {
+            /**
+             * Games
+             * @description the games it runs on: a clip's game_name equal ignoring case, or its game_id equal; null: every game
+             */
+            games?: components["schemas"]["GameSelector"][] | null;
+            /**
+             * Game Config
+             * @description per game, configuration keys that replace the plugin's own for that game's clips; each merged over its configuration must fit its config schema
+             */
+            game_config?: {
+                [key: string]: {
+                    [key: string]: components["schemas"]["JsonValue"];
+                };
+            };
         };
         /**
          * SortOrder
@@ -3398,6 +3487,108 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PluginOut"];
+                };
+            };
+            /** @description The body is not JSON, or a header is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or not a valid one (`Authorization: Bearer <key>`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key's role is too weak for this operation */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid: `detail` names it and says why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed attempts from this client: retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description seconds */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable for a moment: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description seconds */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setPluginScope: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plugin_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScopeUpdate"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {

@@ -20,6 +20,8 @@ function plugin(overrides: Partial<Plugin> = {}): Plugin {
     metadata: {},
     source: "discovered",
     load_error: null,
+    games: null,
+    game_config: {},
     created_at: "2024-01-01T00:00:00Z",
     updated_at: "2024-01-01T00:00:00Z",
     ...overrides,

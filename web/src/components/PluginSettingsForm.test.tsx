@@ -91,7 +91,7 @@ describe("the plugin settings page", () => {
   const plugin = {
     id: 3, name: "scene_tagger", display_name: "Scene Tagger", description: null, version: "1.0.0", author: null,
     plugin_type: "python", entry_point: null, install_path: null, enabled: true, source: "discovered",
-    load_error: null, created_at: "", updated_at: "", metadata: { config_schema: schema },
+    load_error: null, created_at: "", updated_at: "", metadata: { config_schema: schema }, games: null, game_config: {},
   };
   const row = { id: 1, plugin_id: 3, key: "threshold", value: 0.3, created_at: "", updated_at: "" };
   const timeout = { id: 2, plugin_id: 3, key: "timeout_s", value: 30, created_at: "", updated_at: "" };

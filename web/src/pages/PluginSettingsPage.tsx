@@ -2,9 +2,19 @@ import type { ErrorSchema, RJSFSchema } from "@rjsf/utils";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useParams } from "react-router-dom";
-import { ApiError, type Plugin } from "../api/client";
-import { getPlugin, listConfig, pluginKeys, saveConfig, startBackfill, type BackfillScope } from "../api/plugins";
+import { ApiError, type Plugin, type ValidationEntry } from "../api/client";
+import {
+  getPlugin,
+  listConfig,
+  pluginKeys,
+  saveConfig,
+  saveScope,
+  startBackfill,
+  type BackfillScope,
+  type Scope,
+} from "../api/plugins";
 import { BackfillProgress } from "../components/BackfillProgress";
+import { GameScopeEditor } from "../components/GameScopeEditor";
 import { PluginSettingsForm, toErrorSchema } from "../components/PluginSettingsForm";
 import "./plugin-settings.css";
 
@@ -101,8 +111,50 @@ export default function PluginSettingsPage() {
           </dl>
         </>
       )}
+      <Games plugin={p} updatedAt={plugin.dataUpdatedAt} />
       <Processing plugin={p} />
     </section>
+  );
+}
+
+/** The games the plugin runs on, and its overrides per game: saved as one scope. */
+function Games({ plugin, updatedAt }: { plugin: Plugin; updatedAt: number }) {
+  const queryClient = useQueryClient();
+  const [errors, setErrors] = useState<ValidationEntry[]>([]);
+  const [status, setStatus] = useState<string | null>(null);
+  const save = useMutation({
+    mutationFn: (scope: Scope) => saveScope(plugin.id, scope),
+    onMutate: () => {
+      setErrors([]);
+      setStatus(null);
+    },
+    onSuccess: (saved) => {
+      queryClient.setQueryData(pluginKeys.one(plugin.id), saved);
+      setStatus(saved.games ? "Games saved." : "Games saved: it runs on every game.");
+    },
+    onError: (error: unknown) => {
+      if (error instanceof ApiError && error.status === 422 && error.entries.length > 0) {
+        setErrors(error.entries);
+        setStatus("The API refused the games; nothing was saved.");
+      } else {
+        setStatus(`Could not save: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    },
+  });
+  return (
+    <>
+      <GameScopeEditor
+        key={updatedAt}
+        games={plugin.games}
+        gameConfig={plugin.game_config}
+        onSave={(scope) => save.mutate(scope)}
+        errors={errors}
+        saving={save.isPending}
+      />
+      <p role="status" aria-live="polite">
+        {status}
+      </p>
+    </>
   );
 }
 

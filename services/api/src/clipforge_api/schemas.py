@@ -28,6 +28,7 @@ from typing_extensions import TypeAliasType
 
 from clipforge.events import ClipRecord
 from clipforge.media.library import library_path_problem
+from clipforge.plugin_scope import MAX_GAMES, GameSelector
 from clipforge.sdk.plugin import (
     Author,
     Description,
@@ -341,6 +342,13 @@ class PluginOut(BaseModel):
     metadata: dict[str, Any] = Field(validation_alias="plugin_metadata")
     source: str = Field(description="'api' (registered by hand) or 'discovered' (found by a runner)")
     load_error: str | None = Field(description="the last import or initialize() failure a runner saw")
+    games: list[GameSelector] | None = Field(
+        description="the games it runs on (`PUT .../scope`); null: every game"
+    )
+    game_config: dict[str, dict[str, Any]] | None = Field(
+        description="its configuration overrides by game (a game name, or `id:<game_id>`); admins only,"
+        " as its configuration is"
+    )
     created_at: datetime
     updated_at: datetime
     recent_runs: RunSummary | None = Field(
@@ -351,6 +359,54 @@ class PluginOut(BaseModel):
     def _admins_only(self, value: str | None) -> str | None:
         """Server paths (where it is installed, a traceback's files) are for admins only."""
         return value if is_admin() else None
+
+    @field_serializer("game_config")
+    def _configuration_admins_only(
+        self, value: dict[str, dict[str, Any]] | None
+    ) -> dict[str, dict[str, Any]] | None:
+        """Configuration values may be secrets (GET .../config is for admins only)."""
+        return value if is_admin() else None
+
+
+GameConfigKey = Annotated[
+    NonBlank,
+    StringConstraints(min_length=1, max_length=200),
+    Field(description="a game name (any case), or `id:<game_id>`"),
+]
+GameOverride = Annotated[
+    dict[ConfigKey, ConfigValue],
+    Field(min_length=1, max_length=500, description="configuration keys that replace the plugin's own"),
+]
+
+
+class ScopeUpdate(BaseModel):
+    """The plugin's whole per-game scope (what is left out is reset: every game, no overrides)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "games": [{"game_name": "Valorant"}, {"game_id": "21779"}],
+                    "game_config": {"Valorant": {"max_highlights": 8}},
+                }
+            ]
+        },
+    )
+
+    games: list[GameSelector] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_GAMES,
+        description="the games it runs on: a clip's game_name equal ignoring case, or its game_id equal;"
+        " null: every game",
+    )
+    game_config: dict[GameConfigKey, GameOverride] = Field(
+        default_factory=dict,
+        max_length=MAX_GAMES,
+        description="per game, configuration keys that replace the plugin's own for that game's clips;"
+        " each merged over its configuration must fit its config schema",
+    )
 
 
 class ConfigCreate(BaseModel):

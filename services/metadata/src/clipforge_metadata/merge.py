@@ -26,10 +26,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from clipforge.db.models import Clip, ClipRun, PluginRun
 from clipforge.events import ClipProcessed, ClipStatus, PluginResult, PluginRunStatus
+from clipforge.events.contracts import RUN_KEY
 from clipforge.observability import metrics
 from clipforge.sdk.plugin import CLIP_FIELDS, ClipFields
-
-RUN_KEY = "_run"  # beside a plugin's own result keys: how that run went
 
 
 def _sortable_time(at: datetime) -> str:
@@ -46,18 +45,7 @@ def merge_results(
         current = merged.get(r.plugin)
         if isinstance(current, dict) and current.get(RUN_KEY, {}).get("at", "") > at:
             continue  # a newer run of this plugin is already merged
-        merged[r.plugin] = {
-            **r.result,
-            RUN_KEY: {
-                "status": r.status.value,
-                "version": r.version,
-                "duration_ms": r.duration_ms,
-                "error": r.error,
-                "event_id": str(event.event_id),
-                "run_id": str(event.source_event_id),
-                "at": at,
-            },
-        }
+        merged[r.plugin] = r.stored(event_id=str(event.event_id), run_id=str(event.source_event_id), at=at)
     return merged
 
 

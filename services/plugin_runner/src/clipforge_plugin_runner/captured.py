@@ -108,7 +108,7 @@ class CapturedHandler:
                 async with self.storage.local_file(event.clip.file_path, scratch) as media:
                     clip = event.clip.model_dump(mode="json")
                     clip["media_path"] = str(media) if media is not None else None
-                    due = self.host.due(event.plugins)
+                    due = self.host.due(event.plugins, clip)  # those limited to other games: not at all
                     async for results in self.host.run_captured(
                         clip, due, partial_after=self.settings.partial_report_s, artifacts=scratch / "out"
                     ):

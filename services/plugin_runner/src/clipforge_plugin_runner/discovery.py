@@ -27,6 +27,7 @@ from types import ModuleType
 from typing import Any
 
 from clipforge.sdk import PluginBase, PluginMetadata
+from clipforge.sdk.plugin import sdk_mismatch
 from clipforge_plugin_runner.native import MANIFEST, NativePlugin, read_manifest
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,12 @@ class Discovered:
     factory: Factory | None = field(default=None, repr=False)
     code_mtimes: tuple[float, ...] = ()  # modification times of its code: a change means "reload"
     source: dict[str, str] = field(default_factory=dict)  # where it was found: see `sources`
+
+    def __post_init__(self) -> None:
+        # Made for another SDK: found and listed, never loaded; its load_error says why. Here, so
+        # that the discovery process and the worker (reading its report) both check it.
+        if self.error is None and self.metadata is not None:
+            self.error = sdk_mismatch(self.metadata.sdk)
 
     def instantiate(self, reload: bool = False) -> PluginBase:
         if self.factory is None:

@@ -9,16 +9,22 @@ The registry in Postgres is the truth: on start the host loads the enabled set, 
 `plugin.changed` it re-reads that plugin's row and loads, reloads or unloads it to match. So a
 missed or reordered change message is repaired by the next one, or by a restart.
 
-An enabled plugin this worker cannot load (no such plugin in its folders, an import error, a
-failing `initialize()`) is still due on every clip, and reported `skipped` with the load error:
-the clip says why it has no result from that plugin, and nothing runs.
+An enabled plugin this worker cannot load (no such plugin in its folders, an import error, an
+`sdk` range without this SDK's version, a failing `initialize()`) is still due on every clip,
+and reported `skipped` with the load error: the clip says why it has no result from that
+plugin, and nothing runs.
+
+A plugin limited to some games (`clipforge.plugin_scope`) is not due on other games' clips at
+all: it neither runs nor reports there, so their runs complete without it. Named in a run (a
+reprocess or a backfill asked for it before its scope changed), it is reported `skipped`. On its
+games' clips it runs with that game's configuration.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +33,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from clipforge.events import PluginResult, PluginRunStatus
 from clipforge.logs import log_context
 from clipforge.observability import tracing
+from clipforge.plugin_scope import PluginScope
 from clipforge.settings import Settings
 from clipforge_plugin_runner.discovery import Discovered
 from clipforge_plugin_runner.process import HostedPlugin, LoadFailed, discover_isolated
@@ -36,6 +43,7 @@ from clipforge_plugin_runner.sandbox import Isolation, remove_stale_homes
 log = logging.getLogger(__name__)
 
 STARTING_WAIT_S = 60.0  # the most a clip waits for a plugin whose process is starting
+EVERY_GAME = PluginScope()
 
 
 class PluginHost:
@@ -57,6 +65,7 @@ class PluginHost:
         self.loaded: dict[str, HostedPlugin] = {}
         self.unloadable: dict[str, str] = {}  # enabled here, but failed to load: name -> why
         self.starting: dict[str, asyncio.Event] = {}  # its process is starting: set once it has
+        self.scopes: dict[str, PluginScope] = {}  # every enabled plugin's, loaded or not
         self._lock = asyncio.Lock()
         self._stopping: set[asyncio.Task[None]] = set()
 
@@ -101,6 +110,7 @@ class PluginHost:
                     self.discovered[name] = found
             if state is None or not state.enabled:
                 await self._unload(name)
+                self.scopes.pop(name, None)
             else:
                 await self._load(state, reload=reload_code or name in self.loaded)
 
@@ -111,6 +121,7 @@ class PluginHost:
     async def _load(self, state: PluginState, *, reload: bool) -> None:
         """Start a process for the plugin as its row says; the one it had (if any) is stopped
         once the new one runs (so a reload leaves no gap)."""
+        self.scopes[state.name] = state.scope
         found = self.discovered.get(state.name)
         if found is None or found.error:
             reason = (found.error if found else None) or "no plugin of that name in the plugin folders"
@@ -139,6 +150,7 @@ class PluginHost:
             isolation=self.isolation,
             max_result_bytes=self.max_result_bytes,
             on_load_error=load_error,
+            scope=state.scope,
         )
         starting = self.starting.setdefault(state.name, asyncio.Event())
         try:
@@ -196,9 +208,19 @@ class PluginHost:
             "unloadable": dict(self.unloadable),
         }
 
-    def due(self, only: list[str] | None) -> list[str]:
-        """The plugins a run covers: every enabled one (loaded or not), or the ones asked for."""
-        return sorted({*self.loaded, *self.unloadable, *self.starting}) if only is None else sorted(set(only))
+    def scope(self, name: str) -> PluginScope:
+        """The plugin's scope as it runs here: the one its process was loaded with (until a new
+        one replaces it, so that which games and which configuration go together)."""
+        loaded = self.loaded.get(name)
+        return loaded.scope if loaded is not None else self.scopes.get(name, EVERY_GAME)
+
+    def due(self, only: list[str] | None, clip: Mapping[str, Any]) -> list[str]:
+        """The plugins a run covers: every enabled one (loaded or not) whose scope includes the
+        clip's game, or the ones asked for."""
+        if only is not None:
+            return sorted(set(only))
+        enabled = {*self.loaded, *self.unloadable, *self.starting}
+        return sorted(name for name in enabled if self.scope(name).includes_clip(clip))
 
     async def run_captured(
         self, clip: dict[str, Any], due: list[str], *, partial_after: float, artifacts: Path | None = None
@@ -212,10 +234,13 @@ class PluginHost:
         if starting := [self.starting[n].wait() for n in due if n not in self.loaded and n in self.starting]:
             # just enabled (or reloaded): its process is starting, not missing
             await asyncio.wait([asyncio.ensure_future(w) for w in starting], timeout=STARTING_WAIT_S)
-        skipped = [self._skipped(n) for n in due if n not in self.loaded]
+        elsewhere = {n for n in due if not self.scope(n).includes_clip(clip)}
+        skipped = [
+            self._skipped(n, elsewhere=n in elsewhere) for n in due if n not in self.loaded or n in elsewhere
+        ]
         tasks = [
             asyncio.create_task(self._captured(p, clip, artifacts))
-            for p in (self.loaded[n] for n in due if n in self.loaded)
+            for p in (self.loaded[n] for n in due if n in self.loaded and n not in elsewhere)
         ]
         if not tasks:
             yield skipped
@@ -245,24 +270,30 @@ class PluginHost:
             if folder is not None:
                 self.isolation.take_back(Path(folder))
 
-    def _skipped(self, name: str) -> PluginResult:
-        """The result of a due plugin that is not loaded here, saying why."""
+    def _skipped(self, name: str, *, elsewhere: bool = False) -> PluginResult:
+        """The result of a due plugin that does not run here, saying why: it is not loaded, or
+        (`elsewhere`) it is limited to other games than the clip's."""
         found = self.discovered.get(name)
         why = self.unloadable.get(name)
+        if elsewhere:
+            error = "limited to other games than this clip's"
+        else:
+            error = f"not loaded: {why}" if why else "plugin is not enabled"
         return PluginResult(
             plugin=name,
             version=found.metadata.version if found and found.metadata else "",
             status=PluginRunStatus.SKIPPED,
-            error=f"not loaded: {why}" if why else "plugin is not enabled",
+            error=error,
         )
 
     async def run_processed(self, clip: dict[str, Any]) -> list[PluginResult]:
-        """Call every enabled plugin's `on_clip_processed` hook; failures are contained and logged."""
+        """Call the `on_clip_processed` hook of every enabled plugin whose scope includes the
+        clip's game; failures are contained and logged."""
         results = await asyncio.gather(
             *(
                 _traced_call(p, "on_clip_processed", clip)
                 for p in list(self.loaded.values())
-                if "on_clip_processed" in p.handles
+                if "on_clip_processed" in p.handles and p.scope.includes_clip(clip)
             )
         )
         for r in results:

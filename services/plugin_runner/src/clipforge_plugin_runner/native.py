@@ -46,6 +46,13 @@ class NativeManifest(PluginMetadata):
         extra="forbid", json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"}
     )
 
+    schema_ref: str | None = Field(
+        None,
+        alias="$schema",
+        max_length=2000,
+        title="JSON Schema",
+        description="this file's schema, for editors",
+    )
     version: Version = Field(description="semantic version, e.g. 1.2.0")  # required in a manifest
     plugin_type: PluginType = Field(description="rust, cpp, go, ...")
     executable: str = Field(pattern=rf"^{SEGMENT}(/{SEGMENT})*$", description="path inside the plugin folder")

@@ -4,9 +4,9 @@ The worker starts one `serve` process per loaded plugin, long-lived, and talks t
 stdin and stdout in newline-delimited JSON frames (see `process.HostProcess` for the worker's
 side):
 
-    worker → host:  {"op": "load", "name", "source", "config", "timeout", "max_result_bytes",
-                     "memory_mb", "cpu_s", "max_files"}          (once, first)
-                    {"op": "call", "id": 7, "hook": "on_clip_captured", "clip": {...}}
+    worker → host:  {"op": "load", "name", "source", "config", "game_configs", "timeout",
+                     "max_result_bytes", "memory_mb", "cpu_s", "max_files"}   (once, first)
+                    {"op": "call", "id": 7, "hook": "on_clip_captured", "clip": {...}, "game": null}
                     {"op": "shutdown"}
     host → worker:  {"op": "loaded", "handles": [...]}  or  {"op": "loaded", "error": "..."}
                     {"id": 7, "status": "ok", "result": {...}, "error": null, "duration_ms": 1.5}
@@ -15,8 +15,13 @@ side):
 
 It limits itself to LIMITS (`sandbox.limit_self`) before it reads anything. Calls run
 concurrently: async hooks on the event loop, sync ones on a thread pool, each under
-its time limit, exactly as `execution` runs them; native plugins start their executable per call
+its time limit, exactly as `clipforge.sdk.execution` runs them (in a plugin's own tests too);
+native plugins start their executable per call
 from here (`native.NativePlugin`), so they get this process's environment, user and limits.
+
+`game_configs` holds the plugin's configuration for each game it has overrides for (see
+`clipforge.plugin_scope`): the process loads one more instance of the plugin per such game, each
+initialized with that configuration, and a call's `game` (null: none) says which instance runs it.
 
 A `discover` process reads one frame, {"sources": [...]}, and answers each source in turn with
 {"scanning": i} and then {"found": [...]}: when an import crashes or hangs the process, the
@@ -42,15 +47,15 @@ from typing import Any
 
 from clipforge.events import PluginRunStatus
 from clipforge.sdk import PluginBase, PluginContext
-from clipforge.storable import scrub_text
-from clipforge_plugin_runner.discovery import scan_source, unscannable
-from clipforge_plugin_runner.execution import (
+from clipforge.sdk.execution import (
     HOOK_THREADS,
     HOST_THREADS,
     call_hook,
     run_captured_hook,
     run_processed_hook,
 )
+from clipforge.storable import scrub_text
+from clipforge_plugin_runner.discovery import Discovered, scan_source, unscannable
 from clipforge_plugin_runner.native import NativePlugin
 from clipforge_plugin_runner.sandbox import cpu_seconds, limit_self
 
@@ -118,6 +123,7 @@ class Host:
         self.out = out
         self.cpu_used = cpu_used  # before the plugin was loaded
         self.plugin: PluginBase | None = None
+        self.by_game: dict[str, PluginBase] = {}  # game key -> the plugin with that game's configuration
         self.name = ""
         self.timeout = 10.0
         self.max_result_bytes = 256 * 1024
@@ -151,30 +157,47 @@ class Host:
         self.memory_mb = int(frame["memory_mb"])
         self.cpu_s = int(frame["cpu_s"])
         self.max_files = int(frame["max_files"])
+        game = None  # whose configuration is being loaded (None: the plugin's own)
         try:
             found = [d for d in scan_source(frame["source"]) if d.name == self.name]
             if not found:
                 return {"error": f"no plugin {self.name} found there any more"}
             if found[0].error:
                 return {"error": found[0].error}
-            plugin = found[0].instantiate()
-            if isinstance(plugin, NativePlugin):
-                plugin.bound(self.max_files)
-            config = type(plugin).parse_config(frame["config"])
-            plugin.context = PluginContext(logging.getLogger(f"plugin.{self.name}"), config)
-            await call_hook(plugin.initialize)
+            plugin = await self._instance(found[0], frame["config"])
+            for game, config in frame.get("game_configs", {}).items():
+                self.by_game[game] = await self._instance(found[0], config, like=plugin)
         except MemoryError:
             return {"error": f"MemoryError: over its memory limit ({self.memory_mb} MB) while loading"}
         except Exception as exc:
             log.exception("plugin %s failed to initialize", self.name)
-            return {"error": scrub_text(f"{type(exc).__name__}: {exc}")}
+            where = f"with its configuration for game {game!r}: " if game is not None else ""
+            return {"error": scrub_text(f"{where}{type(exc).__name__}: {exc}")}
         self.plugin = plugin
         return {"handles": [h for h in HOOKS if plugin.handles(h)]}
+
+    async def _instance(
+        self, found: Discovered, values: dict[str, Any], like: PluginBase | None = None
+    ) -> PluginBase:
+        """The plugin, initialized with this configuration. A plugin with per-game configuration
+        has one instance more for each of those games (whose `initialize()` sees that game's
+        configuration), `like` the first: a native plugin's instances share its process slots."""
+        plugin = found.instantiate()
+        if isinstance(plugin, NativePlugin):
+            if isinstance(like, NativePlugin):
+                plugin.slots = like.slots
+            else:
+                plugin.bound(self.max_files)
+        config = type(plugin).parse_config(values)
+        plugin.context = PluginContext(logging.getLogger(f"plugin.{self.name}"), config)
+        await call_hook(plugin.initialize)
+        return plugin
 
     async def call(self, frame: dict[str, Any]) -> None:
         assert self.plugin is not None
         hook_name = frame["hook"]
-        hook = getattr(self.plugin, hook_name)
+        # the clip's game's configuration, if the plugin has one for it
+        hook = getattr(self.by_game.get(frame.get("game") or "", self.plugin), hook_name)
         self.in_flight += 1
         try:
             run = run_captured_hook if hook_name == "on_clip_captured" else run_processed_hook
@@ -245,11 +268,12 @@ class Host:
     async def shutdown(self) -> None:
         if self.plugin is None:
             return
-        try:
-            async with asyncio.timeout(self.timeout):
-                await call_hook(self.plugin.shutdown)
-        except Exception:
-            log.exception("plugin %s failed to shut down", self.name)
+        for plugin in [self.plugin, *self.by_game.values()]:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await call_hook(plugin.shutdown)
+            except Exception:
+                log.exception("plugin %s failed to shut down", self.name)
 
 
 def _exit(code: int) -> None:

@@ -34,8 +34,9 @@ from typing import Any
 
 from clipforge.events import PluginResult, PluginRunStatus
 from clipforge.logs import log_context
+from clipforge.plugin_scope import PluginScope
+from clipforge.sdk.execution import BadResult, checked_result, storable_error
 from clipforge_plugin_runner.discovery import Discovered, first_of_each_name, sources, unscannable
-from clipforge_plugin_runner.execution import BadResult, _reason, checked_result
 from clipforge_plugin_runner.sandbox import (
     Isolation,
     Limits,
@@ -258,11 +259,14 @@ class HostedPlugin:
         isolation: Isolation,
         max_result_bytes: int,
         on_load_error: Callable[[str | None], Awaitable[None]],
+        scope: PluginScope | None = None,
     ) -> None:
         self.name = name
         self.version = version
         self.source = source
         self.config = config
+        self.scope = scope or PluginScope()
+        """The games it runs on, and its configuration per game (loaded with it)."""
         self.timeout = timeout
         self.limits = limits
         self.isolation = isolation
@@ -292,6 +296,7 @@ class HostedPlugin:
                 "name": self.name,
                 "source": self.source,
                 "config": self.config,
+                "game_configs": self.scope.configurations(self.config),
                 "timeout": self.timeout,
                 "max_result_bytes": self.max_result_bytes,
                 "memory_mb": self.limits.memory_mb,
@@ -306,7 +311,7 @@ class HostedPlugin:
         if reply.get("op") != "loaded" or reply.get("error"):
             await proc.kill("it could not be loaded")
             await proc.stop()
-            raise LoadFailed(_reason(str(reply.get("error") or "no answer to loading")))
+            raise LoadFailed(storable_error(str(reply.get("error") or "no answer to loading")))
         handles = reply.get("handles")
         self.handles = {str(h) for h in handles} if isinstance(handles, list) else set()
         return proc
@@ -372,13 +377,14 @@ class HostedPlugin:
             self.not_before = time.monotonic() + backoff
 
     async def call(self, hook: str, clip: dict[str, Any]) -> PluginResult:
-        """Run one hook on one clip in the plugin's process; every outcome is a result."""
+        """Run one hook on one clip in the plugin's process, with the configuration of the clip's
+        game (its override over the plugin's own, if it has one); every outcome is a result."""
         started = time.perf_counter()
         try:
             proc = await self._live()
         except LoadFailed as exc:
             return self._result(PluginRunStatus.ERROR, started, error=str(exc))
-        future = proc.request({"hook": hook, "clip": clip})
+        future = proc.request({"hook": hook, "clip": clip, "game": self.scope.override_key_of(clip)})
         try:
             answer = await asyncio.wait_for(future, self.timeout + ANSWER_GRACE_S)
         except TimeoutError:
@@ -409,13 +415,13 @@ class HostedPlugin:
         try:
             result = checked_result(result, max_bytes=self.max_result_bytes)
         except BadResult as exc:
-            return self._result(PluginRunStatus.ERROR, started, error=_reason(str(exc)))
+            return self._result(PluginRunStatus.ERROR, started, error=storable_error(str(exc)))
         return PluginResult(
             plugin=self.name,
             version=self.version,
             status=status,
             result=result,
-            error=_reason(error) if error is not None else None,
+            error=storable_error(error) if error is not None else None,
             duration_ms=max(0.0, min(float(duration), (time.perf_counter() - started) * 1000)),
         )
 
@@ -424,7 +430,7 @@ class HostedPlugin:
             plugin=self.name,
             version=self.version,
             status=status,
-            error=_reason(error),
+            error=storable_error(error),
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
 
@@ -442,9 +448,13 @@ class HostedPlugin:
 
 
 async def discover_isolated(folders: list[Path], isolation: Isolation) -> dict[str, Discovered]:
-    """Every plugin found, by name, scanned in plugin processes (discovery runs plugin code):
-    one after the other, a new process going on after the source that crashed or hung one."""
-    todo = sources(folders)
+    """Every plugin found, by name, scanned in plugin processes (discovery runs plugin code)."""
+    return await scan_isolated(sources(folders), isolation)
+
+
+async def scan_isolated(todo: list[dict[str, str]], isolation: Isolation) -> dict[str, Discovered]:
+    """The plugins these sources hold, by name, scanned in plugin processes: one after the
+    other, a new process going on after the source that crashed or hung one."""
     found: list[Discovered] = []
     while todo:
         proc, home = await _spawn("discovery", "discover", isolation, isolation.limits, 64 * 1024 * 1024)

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clipforge.db.models import Plugin, PluginConfiguration
+from clipforge.plugin_scope import PluginScope
 from clipforge_plugin_runner.discovery import Discovered
 
 
@@ -19,6 +20,8 @@ class PluginState:
     name: str
     enabled: bool
     config: dict[str, Any] = field(default_factory=dict)
+    scope: PluginScope = field(default_factory=PluginScope)
+    """The games it runs on, and its configuration overrides per game."""
 
 
 class PluginRegistry(Protocol):
@@ -74,7 +77,11 @@ class Registry:
 
     async def _states(self, session: AsyncSession, *conditions: Any) -> list[PluginState]:
         rows = (
-            await session.execute(select(Plugin.id, Plugin.name, Plugin.enabled).where(*conditions))
+            await session.execute(
+                select(Plugin.id, Plugin.name, Plugin.enabled, Plugin.games, Plugin.game_config).where(
+                    *conditions
+                )
+            )
         ).all()
         configs: dict[int, dict[str, Any]] = {r.id: {} for r in rows}
         if rows:
@@ -84,7 +91,9 @@ class Registry:
                 )
             ).scalars():
                 configs[c.plugin_id][c.key] = c.value
-        return [PluginState(r.name, r.enabled, configs[r.id]) for r in rows]
+        return [
+            PluginState(r.name, r.enabled, configs[r.id], PluginScope(r.games, r.game_config)) for r in rows
+        ]
 
     async def enabled(self) -> list[PluginState]:
         async with self._sessions() as session:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clipforge_plugin_runner.execution import HOST_THREADS
+from clipforge.sdk.execution import HOST_THREADS
 
 if TYPE_CHECKING:  # not imported in plugin processes: it costs them half a second to start
     from clipforge.settings import Settings

@@ -133,6 +133,12 @@ class Plugin(TimestampMixin, Base):
     source: Mapped[str] = mapped_column(String(32), nullable=False, server_default="api")
     # The last import or initialize() failure a runner saw, for the user to read in the API.
     load_error: Mapped[str | None] = mapped_column(Text)
+    # Its per-game scope (`clipforge.plugin_scope`): the games it runs on (null: every game), as
+    # selectors ({"game_name": ...} or {"game_id": ...}), and configuration overrides by game key.
+    games: Mapped[list[dict[str, str]] | None] = mapped_column(JSONB)
+    game_config: Mapped[dict[str, dict[str, Any]]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
 
     configurations: Mapped[list[PluginConfiguration]] = relationship(
         back_populates="plugin", cascade="all, delete-orphan", passive_deletes=True

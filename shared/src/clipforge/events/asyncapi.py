@@ -36,6 +36,7 @@ from clipforge.events.contracts import (
     PluginRunStatus,
 )
 from clipforge.events.topics import Topics
+from clipforge.plugin_scope import GameSelector
 
 DESCRIPTION = """Events of clipforge, a gaming-clip platform whose clips are enriched by plugins.
 
@@ -161,6 +162,8 @@ EXAMPLES: dict[str, BaseModel] = {
         change="config",
         enabled=True,
         config={"max_highlights": 5},
+        games=[GameSelector(game_name="Valorant"), GameSelector(game_id="21779")],
+        game_config={"Valorant": {"max_highlights": 8}},
         **_ENVELOPE,
     ),
 }

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from clipforge.plugin_scope import GameSelector
+
 EVENT_NAMESPACE = uuid.UUID("5b0e3a55-7c1f-4c43-9d59-1f0c2c7f0d10")
 
 
@@ -108,6 +110,10 @@ class PluginRunStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+RUN_KEY = "_run"
+"""A stored result's key for how its run went (see `PluginResult.stored`)."""
+
+
 class PluginResult(BaseModel):
     plugin: str
     version: str
@@ -115,6 +121,13 @@ class PluginResult(BaseModel):
     result: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
     duration_ms: float = 0.0
+
+    def stored(self, **run: str) -> dict[str, Any]:
+        """The result as a clip keeps it under `metadata.plugins.<plugin>`: the plugin's own keys,
+        and beside them `_run`, how the run went (with `run`: the run's ids and time). Declared
+        here so that the metadata service and `clipforge plugin run` show the same thing."""
+        how = {"status": self.status.value, "version": self.version, "duration_ms": self.duration_ms}
+        return {**self.result, RUN_KEY: {**how, "error": self.error, **run}}
 
 
 class ClipProcessed(Envelope):
@@ -139,7 +152,7 @@ class ClipEnriched(Envelope):
     clip: ClipRecord
 
 
-PluginChange = Literal["registered", "updated", "enabled", "disabled", "config", "deleted"]
+PluginChange = Literal["registered", "updated", "enabled", "disabled", "config", "scope", "deleted"]
 
 
 class PluginChanged(Envelope):
@@ -151,6 +164,14 @@ class PluginChanged(Envelope):
     change: PluginChange
     enabled: bool
     config: dict[str, Any] = Field(default_factory=dict)
+    games: list[GameSelector] | None = Field(
+        None, description="The games it runs on (see `clipforge.plugin_scope`); null: every game."
+    )
+    game_config: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Configuration overrides by game: a game name, or `id:<game_id>`, to the keys"
+        " that replace the plugin's own for that game's clips.",
+    )
 
 
 class DeadLetter(BaseModel):

@@ -7,8 +7,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, TypedDict
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from clipforge import __version__
 from clipforge.storable import NonBlank, Text
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
@@ -120,6 +122,33 @@ class PluginMetadata(PluginDescription):
         description="its time limit per hook unless configured (its `timeout_s` configuration key); "
         "default CLIPFORGE_PLUGIN_TIMEOUT_S. For plugins whose work grows with the clip's length",
     )
+    sdk: str | None = Field(
+        None,
+        max_length=200,
+        title="SDK versions",
+        description="the clipforge SDK versions it works with, a PEP 440 specifier (`>=0.1,<1`); "
+        "a runner whose SDK is outside them does not load it, and says why in its load_error",
+        examples=[">=0.1,<1"],
+    )
+
+    @field_validator("sdk")
+    @classmethod
+    def _specifier(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                SpecifierSet(v)
+            except InvalidSpecifier:
+                raise ValueError(f"{v!r} is not a PEP 440 version specifier, e.g. '>=0.1,<1'") from None
+        return v
+
+
+def sdk_mismatch(required: str | None, sdk_version: str = __version__) -> str | None:
+    """Why a runner of `sdk_version` must not load a plugin that needs the SDK versions
+    `required`, or None when it may. Checked where plugins are discovered, so that a plugin made
+    for another SDK is listed with the reason instead of failing on its first clip."""
+    if required is None or SpecifierSet(required).contains(sdk_version, prereleases=True):
+        return None
+    return f"needs clipforge SDK {required}, this runner has {sdk_version}"
 
 
 RUNNER_CONFIG_KEYS = frozenset({"timeout_s", "memory_mb", "cpu_s", "max_files", "max_procs"})

@@ -14,6 +14,7 @@ from clipforge.events import ClipCaptured, ClipDeleted, ClipStatus, ClipUpdated,
 from clipforge.media.library import is_upload
 from clipforge.media.purge import purge
 from clipforge.media.storage import MediaStorage
+from clipforge.plugin_scope import PluginScope
 from clipforge_api.schemas import ClipCreate, ClipUpdate
 from clipforge_api.unit_of_work import Invalid, UnitOfWork
 
@@ -83,17 +84,22 @@ async def delete_clip(uow: UnitOfWork, storage: MediaStorage, clip_id: uuid.UUID
 
 
 async def reprocess_clip(uow: UnitOfWork, clip_id: uuid.UUID, plugins: list[str] | None) -> uuid.UUID:
-    """Run the plugins again on one clip (every enabled one, or those named); returns the run id."""
+    """Run the plugins again on one clip (every enabled one, or those named); returns the run id.
+    A plugin limited to other games is not run (the runner leaves it out; named, it is a 422)."""
     async with uow:
         locked = await uow.clip(clip_id)
-        if plugins:
-            known = set(
-                (await uow.session.scalars(select(Plugin.name).where(Plugin.name.in_(plugins)))).all()
-            )
-            if unknown := sorted(set(plugins) - known):
-                raise Invalid("plugins", f"no such plugin(s): {unknown}")
-        run_id = uuid.uuid4()
         clip = locked.row
+        if plugins:
+            found = await uow.session.execute(
+                select(Plugin.name, Plugin.games).where(Plugin.name.in_(plugins))
+            )
+            games = {name: scope for name, scope in found}
+            if unknown := sorted(set(plugins) - games.keys()):
+                raise Invalid("plugins", f"no such plugin(s): {unknown}")
+            game = (clip.game_name, clip.game_id)
+            if elsewhere := sorted(n for n, g in games.items() if not PluginScope(g).includes(*game)):
+                raise Invalid("plugins", f"limited to other games than this clip's: {elsewhere}")
+        run_id = uuid.uuid4()
         clip.status = ClipStatus.PROCESSING.value
         uow.session.add(ClipRun(run_id=run_id, clip_id=clip.id))  # open until the runner reports all
         await uow.session.flush()

@@ -1,21 +1,33 @@
-"""Writing the plugin registry: register, update, delete, enable and disable, configure, backfill.
+"""Writing the plugin registry: register, update, delete, enable and disable, configure, limit
+to some games (with per-game configuration), backfill.
 
-Every change is announced as `plugin.changed` (with the whole configuration), which every runner
-replica applies without a restart.
+Every change is announced as `plugin.changed` (with the whole configuration and scope), which
+every runner replica applies without a restart.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import select, text
 
-from clipforge.db.models import Backfill, Plugin, PluginConfiguration
+from clipforge.db.models import Backfill, Clip, Plugin, PluginConfiguration
 from clipforge.db.records import RESULTS_BUDGET_BYTES
 from clipforge.events import PluginChanged, Topics
 from clipforge.events.contracts import PluginChange
-from clipforge_api.config_validation import validate_config
-from clipforge_api.schemas import ConfigChange, ConfigCreate, ConfigUpdate, PluginCreate, PluginUpdate
+from clipforge.plugin_scope import GAME_ID_KEY, MAX_GAME_ID_CHARS, PluginScope, key_selector, same_game
+from clipforge.sdk.plugin import RUNNER_CONFIG_KEYS
+from clipforge.storable import encoded_size
+from clipforge_api.config_validation import MAX_CONFIG_BYTES, validate_config
+from clipforge_api.schemas import (
+    ConfigChange,
+    ConfigCreate,
+    ConfigUpdate,
+    PluginCreate,
+    PluginUpdate,
+    ScopeUpdate,
+)
 from clipforge_api.unit_of_work import Conflict, Invalid, Locked, NotFound, UnitOfWork
 
 # A backfill's events are built by Postgres, row by row, so a plugin can be run over any number
@@ -37,7 +49,9 @@ ENQUEUE_BACKFILL = text("""
         END,
         'plugins', jsonb_build_array(CAST(:plugin AS text)), 'backfill_id', CAST(:backfill_id AS integer))
     FROM clips c
-    WHERE :every OR NOT jsonb_exists(coalesce(c.metadata -> 'plugins', '{}'::jsonb), :plugin)
+    WHERE (:every OR NOT jsonb_exists(coalesce(c.metadata -> 'plugins', '{}'::jsonb), :plugin))
+      AND (:every_game OR c.game_name = ANY(CAST(:game_names AS text[]))
+           OR c.game_id = ANY(CAST(:game_ids AS text[])))
     ORDER BY c.created_at
 """)
 
@@ -52,15 +66,74 @@ async def configuration_of(uow: UnitOfWork, plugin_id: int) -> dict[str, Any]:
 async def _announce(uow: UnitOfWork, plugin: Locked[Plugin], change: PluginChange) -> None:
     row = plugin.row
     config = await configuration_of(uow, row.id)
-    event = PluginChanged(plugin_id=row.id, name=row.name, change=change, enabled=row.enabled, config=config)
+    event = PluginChanged.model_validate(
+        {
+            "plugin_id": row.id,
+            "name": row.name,
+            "change": change,
+            "enabled": row.enabled,
+            "config": config,
+            "games": row.games,
+            "game_config": row.game_config,
+        }
+    )
     await uow.emit(Topics.PLUGIN_CHANGED, plugin, event)
 
 
 def _check_config(plugin: Plugin, config: dict[str, Any], field: str = "config") -> None:
-    if errors := validate_config(plugin.plugin_metadata.get("config_schema"), config):
+    """The configuration against the plugin's schema, alone and under each of its per-game
+    overrides (every configuration a runner may run it with)."""
+    schema = plugin.plugin_metadata.get("config_schema")
+    if errors := validate_config(schema, config):
         for error in errors:  # named as the body names them: `config` or `set`
             error["loc"] = ["body", field, *error["loc"][2:]]
         raise Invalid(field, errors[0]["msg"], entries=errors)
+    for game, override in plugin.game_config.items():
+        if errors := validate_config(schema, {**config, **override}):
+            for error in errors:
+                error["loc"] = ["body", field, *error["loc"][2:]]
+                error["msg"] = f"with the override for game {game!r}: {error['msg']}"
+            raise Invalid(field, errors[0]["msg"], entries=errors)
+
+
+def _scope_errors(plugin: Plugin, config: dict[str, Any], body: ScopeUpdate) -> list[dict[str, Any]]:
+    """What the API refuses in a scope besides what its schema says: a game listed twice, an
+    override for a game the plugin is not limited to, a runner's key (process limits cannot differ
+    by game), and an override that, merged over the configuration, does not fit the schema."""
+    errors: list[dict[str, Any]] = []
+
+    def refuse(loc: list[str | int], msg: str) -> None:
+        errors.append({"loc": ["body", *loc], "msg": msg, "type": "game_scope"})
+
+    games = [g.model_dump() for g in body.games] if body.games is not None else None
+    listed = games or []
+    for i, game in enumerate(listed):
+        if any(same_game(game, earlier) for earlier in listed[:i]):
+            refuse(["games", i], f"{json.dumps(game)} is listed already (names are compared ignoring case)")
+    keys = list(body.game_config)
+    for i, key in enumerate(keys):
+        selector = key_selector(key)
+        if "game_id" in selector and not 0 < len(selector["game_id"].strip()) <= MAX_GAME_ID_CHARS:
+            refuse(
+                ["game_config", key],
+                f"`{GAME_ID_KEY}` must be followed by a game id (1-{MAX_GAME_ID_CHARS} characters)",
+            )
+        elif any(same_game(selector, key_selector(earlier)) for earlier in keys[:i]):
+            refuse(["game_config", key], "the same game as another key (names are compared ignoring case)")
+        elif games is not None and not any(same_game(selector, game) for game in games):
+            refuse(
+                ["game_config", key],
+                f"{json.dumps(selector)} is not one of the games the plugin is limited to",
+            )
+    schema = plugin.plugin_metadata.get("config_schema")
+    for key, override in body.game_config.items():
+        for runner_key in sorted(RUNNER_CONFIG_KEYS & override.keys()):
+            refuse(["game_config", key, runner_key], "a runner's key: it cannot differ by game")
+        for error in validate_config(schema, {**config, **override}):
+            refuse(["game_config", key, *error["loc"][2:]], error["msg"])
+    if (size := encoded_size(body.game_config)) > MAX_CONFIG_BYTES:
+        refuse(["game_config"], f"is {size} bytes as JSON, over {MAX_CONFIG_BYTES}")
+    return errors
 
 
 async def register_plugin(uow: UnitOfWork, body: PluginCreate) -> Plugin:
@@ -187,9 +260,39 @@ async def change_config(uow: UnitOfWork, plugin_id: int, body: ConfigChange) -> 
     return sorted(rows.values(), key=lambda row: row.key)
 
 
+async def set_scope(uow: UnitOfWork, plugin_id: int, body: ScopeUpdate) -> Plugin:
+    """Limit the plugin to some games (or none: every game) and set its per-game overrides, each
+    validated merged over its configuration; live on the runners."""
+    async with uow:
+        plugin = await uow.plugin(plugin_id)
+        if errors := _scope_errors(plugin.row, await configuration_of(uow, plugin_id), body):
+            raise Invalid("game_config", errors[0]["msg"], entries=errors)
+        plugin.row.games = [g.model_dump() for g in body.games] if body.games is not None else None
+        plugin.row.game_config = body.game_config
+        await uow.session.flush()
+        await uow.session.refresh(plugin.row)
+        await _announce(uow, plugin, "scope")
+    return plugin.row
+
+
+async def _scoped_games(uow: UnitOfWork, plugin: Plugin) -> tuple[list[str], list[str]] | None:
+    """The stored `game_name`s and the `game_id`s of the plugin's games, for SQL to compare exactly
+    (names match ignoring case as Python folds it, whatever the database's collation); None when
+    the plugin runs on every game."""
+    if plugin.games is None:
+        return None
+    scope = PluginScope(plugin.games)
+    ids = [s["game_id"] for s in plugin.games if "game_id" in s]
+    if len(ids) == len(plugin.games):
+        return [], ids
+    stored = await uow.session.scalars(select(Clip.game_name).where(Clip.game_name.is_not(None)).distinct())
+    return [n for n in stored if n is not None and scope.includes(n, None)], ids
+
+
 async def start_backfill(uow: UnitOfWork, plugin_id: int, scope: str = "missing") -> Backfill:
     """Run an enabled plugin over every stored clip that lacks its result (`missing`: the others
-    are not run again), or over every clip (`all`: after a fix, to redo them all)."""
+    are not run again), or over every clip (`all`: after a fix, to redo them all); a plugin limited
+    to some games, over those games' clips only."""
     async with uow:
         plugin = (await uow.plugin(plugin_id)).row
         if not plugin.enabled:
@@ -197,6 +300,7 @@ async def start_backfill(uow: UnitOfWork, plugin_id: int, scope: str = "missing"
         backfill = Backfill(plugin_id=plugin.id, plugin_name=plugin.name, total=0)
         uow.session.add(backfill)
         await uow.session.flush()
+        games = await _scoped_games(uow, plugin)
         enqueued = await uow.session.execute(
             ENQUEUE_BACKFILL,
             {
@@ -205,6 +309,9 @@ async def start_backfill(uow: UnitOfWork, plugin_id: int, scope: str = "missing"
                 "every": scope == "all",
                 "backfill_id": backfill.id,
                 "results_budget": RESULTS_BUDGET_BYTES,
+                "every_game": games is None,
+                "game_names": games[0] if games else [],
+                "game_ids": games[1] if games else [],
             },
         )
         uow.emitted_by_statement()

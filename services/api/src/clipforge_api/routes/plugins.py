@@ -33,6 +33,7 @@ from clipforge_api.schemas import (
     PluginOut,
     PluginUpdate,
     RunSummary,
+    ScopeUpdate,
 )
 from clipforge_api.unit_of_work import NotFound
 
@@ -156,6 +157,15 @@ async def enable_plugin(plugin_id: PluginId, uow: UoW) -> Plugin:
 async def disable_plugin(plugin_id: PluginId, uow: UoW) -> Plugin:
     """Runners unload the plugin; clips already processed keep its results."""
     return await handlers.set_enabled(uow, plugin_id, False)
+
+
+@router.put("/{plugin_id}/scope", response_model=PluginOut, responses=responses(404), dependencies=[Admin])
+async def set_plugin_scope(plugin_id: PluginId, body: ScopeUpdate, uow: UoW) -> Plugin:
+    """Limit the plugin to some games (`games`; null: every game) and set its configuration per
+    game (`game_config`: each game's keys over its configuration, which must fit its schema, a
+    422 naming the game and the key). Replaces the whole scope; live on the runners. A limited
+    plugin never runs on another game's clip, and its backfills take only its games' clips."""
+    return await handlers.set_scope(uow, plugin_id, body)
 
 
 # -- configuration -----------------------------------------------------------------------------

@@ -7,10 +7,11 @@ fail the metadata service's whole merge batch. A result that fails the check mak
 run an `error` saying what was wrong and where (`result.text: NUL character`); the clip's other
 plugins are not affected.
 
-This runs in a plugin's host process (`plugin_host`), never in the worker. Sync hooks run in a
-thread pool so they cannot block the event loop; a sync hook that hangs past its limit is
-abandoned (Python cannot kill a thread) and its thread is written off (the host asks to be
-replaced after a few). Native plugins run as processes and are killed instead.
+It lives in the SDK so that a plugin's tests (`clipforge.sdk.testing`) call hooks exactly as the
+runner does. In the runner it runs in a plugin's host process (`plugin_host`), never in the worker.
+Sync hooks run in a thread pool so they cannot block the event loop; a sync hook that hangs past
+its limit is abandoned (Python cannot kill a thread) and its thread is written off (the host asks
+to be replaced after a few). Native plugins run as processes and are killed instead.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from clipforge.events import PluginResult, PluginRunStatus
-from clipforge.sdk import SkipClip
+from clipforge.sdk.plugin import SkipClip
 from clipforge.storable import encoded_size, scrub_text, value_problem
 
 MAX_REASON_CHARS = 4000
 
 
-def _reason(text: str) -> str:
+def storable_error(text: str) -> str:
     """A run's `error` as it is stored: bounded, and nothing Postgres refuses."""
     return scrub_text(text[:MAX_REASON_CHARS])
 
@@ -135,11 +136,11 @@ async def _contained(
     except TimeoutError:
         status, error = PluginRunStatus.TIMEOUT, f"no result within {timeout:g}s"
     except SkipClip as exc:
-        status, error = PluginRunStatus.SKIPPED, _reason(str(exc))
+        status, error = PluginRunStatus.SKIPPED, storable_error(str(exc))
     except BadResult as exc:  # the message says what and where: `result.text: NUL character`
-        status, error = PluginRunStatus.ERROR, _reason(str(exc))
+        status, error = PluginRunStatus.ERROR, storable_error(str(exc))
     except Exception as exc:
-        status, error = PluginRunStatus.ERROR, _reason(f"{type(exc).__name__}: {exc}")
+        status, error = PluginRunStatus.ERROR, storable_error(f"{type(exc).__name__}: {exc}")
     return PluginResult(
         plugin=plugin,
         version=version,

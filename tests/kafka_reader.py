@@ -84,3 +84,10 @@ class KafkaReader:
     async def close(self) -> None:
         for consumer in self._consumers:
             await consumer.stop()
+
+
+def of_backfill(backfill: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+    """Matches the clip.captured events a backfill (as the API answered it) enqueued. Its id
+    alone is not enough: backfill ids count per database, and the session's tests use several
+    databases on one Kafka; the plugin's name (unique per test) tells them apart."""
+    return lambda e: e.get("backfill_id") == backfill["id"] and e.get("plugins") == [backfill["plugin"]]

@@ -16,7 +16,7 @@ from clipforge.db.models import Plugin
 from tests.auth import bearer
 from tests.integration.test_auth import new_key
 from tests.integration.test_plugins_api import register
-from tests.kafka_reader import KafkaReader
+from tests.kafka_reader import KafkaReader, of_backfill
 
 pytestmark = pytest.mark.integration
 
@@ -168,9 +168,7 @@ async def test_a_backfill_of_a_limited_plugin_takes_only_its_games_clips(
 
     backfill = (await api.post(f"/api/v1/plugins/{plugin['id']}/backfill", json={"scope": "all"})).json()
     assert backfill["total"] == len(ours)
-    events = await kafka_reader.wait_for(
-        "clip.captured", lambda e: e.get("backfill_id") == backfill["id"], count=len(ours)
-    )
+    events = await kafka_reader.wait_for("clip.captured", of_backfill(backfill), count=len(ours))
     assert sorted(e["clip_id"] for e in events) == sorted(ours)
     assert all(e["plugins"] == [plugin["name"]] for e in events)
 

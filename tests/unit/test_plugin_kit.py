@@ -19,6 +19,7 @@ from tag_suggester import TagSuggester
 import clipforge
 from clipforge.cli import main
 from clipforge.events import PluginResult, PluginRunStatus
+from clipforge.plugin_scope import config_hash
 from clipforge.sdk.testing import make_video, run_plugin
 from clipforge_plugin_runner.discovery import Discovered, builtin_plugin_dir, scan_folder
 from clipforge_plugin_runner.host import PluginHost
@@ -87,6 +88,7 @@ def test_plugin_run_prints_what_a_clip_stores_for_tag_suggester(tmp_path: Path) 
     assert {k: v for k, v in stored["_run"].items() if k != "duration_ms"} == {
         "status": "ok",
         "version": "0.1.0",
+        "config_hash": config_hash({"max_tags": 3}),  # the runner's own hash of what it ran with
         "error": None,
     }
     del clip["media_url"]

@@ -18,10 +18,11 @@ import pytest
 from faststream.kafka import TestKafkaBroker
 
 from clipforge.db.clip_ids import Known
-from clipforge.events import ClipCaptured, ClipRecord, PluginChanged, Topics
+from clipforge.events import ClipCaptured, ClipProcessed, ClipRecord, PluginChanged, Topics
 from clipforge.messaging import make_broker
-from clipforge.plugin_scope import PluginScope
+from clipforge.plugin_scope import PluginScope, config_hash
 from clipforge.settings import Settings
+from clipforge_metadata.merge import merge_results
 from clipforge_plugin_runner.captured import CapturedHandler
 from clipforge_plugin_runner.discovery import Discovered
 from clipforge_plugin_runner.hooks import HookHandlers
@@ -233,3 +234,75 @@ def test_plugin_changed_events_without_a_scope_still_parse() -> None:
     old = {"event_type": "plugin.changed", "plugin_id": 1, "name": "p", "change": "config", "enabled": True}
     change = PluginChanged.model_validate_json(json.dumps(old))
     assert (change.games, change.game_config) == (None, {})
+
+
+# -- versioned results: the configuration each result was made with ------------------------------
+
+
+def test_config_hash_is_stable_short_and_ignores_the_runner_s_keys() -> None:
+    config = {"threshold": 0.5, "label": "é", "nested": {"b": 1, "a": [1, 2]}}
+    same = {"nested": {"a": [1, 2], "b": 1}, "label": "é", "threshold": 0.5}
+    assert config_hash(config) == config_hash(same), "key order, nested too, changes nothing"
+    assert len(config_hash(config)) == 16
+    assert int(config_hash(config), 16) >= 0
+    limits = {"timeout_s": 5, "memory_mb": 256, "cpu_s": 3, "max_files": 10, "max_procs": 2}
+    assert config_hash({**config, **limits}) == config_hash(config), "the runner's keys are left out"
+    assert config_hash({**config, "threshold": 0.6}) != config_hash(config)
+    assert config_hash({**config, "extra": None}) != config_hash(config)
+    assert config_hash({"threshold": 1}) != config_hash({"threshold": "1"})
+    # canonical JSON (sorted keys, no spaces, UTF-8), sha256, 16 hex: pinned, so it never drifts
+    assert config_hash({"threshold": 0.5, "label": "é"}) == "64dbdf41dddd7064"
+    assert config_hash({}) == config_hash({"timeout_s": 1}) == "44136fa355b3678a"
+
+
+def test_config_hashes_per_game_follow_the_override_rules() -> None:
+    scope = PluginScope(None, {"Valorant": {"greeting": "gg"}, "id:21779": {"greeting": "id"}})
+    config = {"greeting": "hi", "timeout_s": 9}
+    hashes = scope.config_hashes(config)
+    assert hashes == {
+        None: config_hash({"greeting": "hi"}),
+        "Valorant": config_hash({"greeting": "gg"}),
+        "id:21779": config_hash({"greeting": "id"}),
+    }
+    assert scope.config_hash_of(config, "VALORANT", None) == hashes["Valorant"]
+    assert scope.config_hash_of(config, "Valorant", "21779") == hashes["id:21779"], "the id's, not the name's"
+    assert (
+        scope.config_hash_of(config, "Apex", None) == scope.config_hash_of(config, None, None) == hashes[None]
+    )
+
+
+async def test_every_result_carries_the_hash_of_the_configuration_it_ran_with(runner: Runner) -> None:
+    valorant = await runner.run({"game_name": "VALORANT"})
+    by_id = await runner.run({"game_name": "Valorant (beta)", "game_id": "21779"})
+    hashes = {
+        (name, r["plugin"]): r["config_hash"]
+        for name, processed in (("valorant", valorant), ("by_id", by_id))
+        for r in processed["results"]
+    }
+    assert hashes == {
+        ("valorant", "greeter"): config_hash({"greeting": "gg"}),  # its game's override over its own
+        ("valorant", "everywhere"): config_hash({}),
+        ("by_id", "greeter"): config_hash({"greeting": "hi"}),
+        ("by_id", "everywhere"): config_hash({}),
+    }
+    # and the metadata service stores it in the result's `_run`, beside the version
+    merged = merge_results(
+        {}, ClipProcessed.model_validate(valorant), ClipProcessed.model_validate(valorant).results
+    )
+    assert merged["greeter"]["_run"]["config_hash"] == config_hash({"greeting": "gg"})
+    assert merged["greeter"]["_run"]["version"] == "1.0.0"
+
+    skipped = await runner.run({"game_name": "Apex Legends"}, plugins=["greeter"])
+    assert skipped["results"][0]["config_hash"] is None, "it did not run: no configuration"
+
+    # a runner's limit changes no result's hash; a plugin's own key does
+    scope = runner.registry.states["greeter"].scope
+    await runner.change("greeter", PluginState("greeter", True, {"greeting": "hi", "timeout_s": 7}, scope))
+    (again,) = [r for r in (await runner.run({"game_id": "21779"}))["results"] if r["plugin"] == "greeter"]
+    assert again["config_hash"] == config_hash({"greeting": "hi"})
+    await runner.change("greeter", PluginState("greeter", True, {"greeting": "hey"}, scope))
+    (changed,) = [r for r in (await runner.run({"game_id": "21779"}))["results"] if r["plugin"] == "greeter"]
+    assert (changed["config_hash"], changed["result"]["greeting"]) == (
+        config_hash({"greeting": "hey"}),
+        "hey.",
+    )

@@ -13,16 +13,22 @@ game's clips with that game's configuration).
   `id:<game_id>`. When a clip matches both a name entry and an `id:` entry, the `id:` entry (the
   more specific) applies alone: what runs is always the plugin's configuration under one
   override, which is what the API validated.
+
+Every stored result records the configuration it ran with as `config_hash` (see `config_hash`),
+so that a backfill can redo the clips made with another configuration than today's.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, model_validator
 
+from clipforge.sdk.plugin import RUNNER_CONFIG_KEYS
 from clipforge.storable import NON_BLANK_PATTERN, check_text
 
 GAME_ID_KEY = "id:"
@@ -30,6 +36,9 @@ GAME_ID_KEY = "id:"
 
 MAX_GAMES = 100
 """The most games a plugin can be limited to, and the most per-game overrides it can have."""
+
+CONFIG_HASH_CHARS = 16
+"""How many hex digits of the sha256 a `config_hash` keeps."""
 
 MAX_GAME_ID_CHARS = 100  # as a clip's game_id
 MAX_GAME_NAME_CHARS = 200  # as a clip's game_name
@@ -149,3 +158,26 @@ class PluginScope:
     def configurations(self, config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         """Each game key's configuration: the plugin's own with that game's keys over it."""
         return {key: {**config, **override} for key, override in self.game_config.items()}
+
+    def config_hashes(self, config: Mapping[str, Any]) -> dict[str | None, str]:
+        """The `config_hash` of each configuration the plugin runs with: None's is the plugin's
+        own (clips of games without an override), each game key's that game's."""
+        return {None: config_hash(config)} | {
+            key: config_hash(game_config) for key, game_config in self.configurations(config).items()
+        }
+
+    def config_hash_of(self, config: Mapping[str, Any], game_name: str | None, game_id: str | None) -> str:
+        """The `config_hash` of the configuration the plugin runs with on clips of this game."""
+        key = self.override_key(game_name, game_id)
+        return config_hash({**config, **self.game_config[key]} if key is not None else config)
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """A short stable name for the configuration a plugin ran with (its values as the registry
+    holds them, with the clip's game's override over them): the first `CONFIG_HASH_CHARS` hex
+    digits of the sha256 of its canonical JSON (keys sorted, no spaces). The runner's own keys
+    (`RUNNER_CONFIG_KEYS`: time and resource limits) are left out: they do not change results.
+    Recorded in every stored result (`_run.config_hash`), compared by the API's backfill."""
+    own = {k: v for k, v in config.items() if k not in RUNNER_CONFIG_KEYS}
+    canonical = json.dumps(own, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:CONFIG_HASH_CHARS]

@@ -3,8 +3,12 @@ import { api, unwrap, type ConfigRow, type Plugin } from "./client";
 
 export type Backfill = components["schemas"]["BackfillOut"];
 export type RunSummary = components["schemas"]["RunSummary"];
-/** `missing`: the clips that lack the plugin's result; `all`: every clip. */
-export type BackfillScope = "missing" | "all";
+/**
+ * `missing`: the clips that lack the plugin's result; `all`: every clip; `older_version`: the clips
+ * whose result an older version made; `other_config`: those whose result was made with another
+ * configuration than the plugin's current one for the clip's game.
+ */
+export type BackfillScope = NonNullable<components["schemas"]["BackfillRequest"]["scope"]>;
 
 export const pluginKeys = {
   all: ["plugins"] as const,

@@ -485,8 +485,11 @@ export interface paths {
         /**
          * Start Backfill
          * @description Run an enabled plugin over every existing clip that lacks its result (the others are
-         *     not run again), or with `scope: all` over every clip. Follow the progress at the
-         *     `Location` given.
+         *     not run again); with `scope: all` over every clip; with `scope: older_version` over the
+         *     clips whose result an older version made (than `version`, by default the plugin's
+         *     registered version); with `scope: other_config` over the clips whose result was made with
+         *     another configuration than the plugin's current one for the clip's game. Follow the
+         *     progress at the `Location` given.
          */
         post: operations["startBackfill"];
         delete?: never;
@@ -592,7 +595,7 @@ export interface components {
             plugin: string;
             /**
              * Total
-             * @description clips that lacked the plugin's result when asked
+             * @description clips the backfill covers: those its scope selected when asked
              */
             total: number;
             /**
@@ -618,15 +621,28 @@ export interface components {
          * @example {
          *       "scope": "all"
          *     }
+         * @example {
+         *       "scope": "older_version",
+         *       "version": "1.2.0"
+         *     }
+         * @example {
+         *       "scope": "other_config"
+         *     }
          */
         BackfillRequest: {
             /**
              * Scope
-             * @description missing: the clips that lack the plugin's result; all: every clip
+             * @description missing: the clips that lack the plugin's result; all: every clip; older_version: the clips whose result was made by a version older than `version` (or of no known version); other_config: the clips whose result was made with another configuration than the plugin's current one for the clip's game (`_run.config_hash`)
              * @default missing
              * @enum {string}
              */
-            scope: "missing" | "all";
+            scope: "missing" | "all" | "older_version" | "other_config";
+            /**
+             * Version
+             * @description with older_version: redo the results older than this version; by default the plugin's registered version
+             * @example 1.2.0
+             */
+            version?: string | null;
         };
         /**
          * ClipCreate

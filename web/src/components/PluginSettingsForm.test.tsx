@@ -141,6 +141,15 @@ describe("the plugin settings page", () => {
     expect(screen.getByText("2 / 2 done, 0 failed")).toBeInTheDocument();
   });
 
+  it("redoes the clips made with another configuration", async () => {
+    vi.mocked(api.startBackfill).mockResolvedValue(backfill(0));
+    vi.mocked(api.getBackfill).mockResolvedValue(backfill(2));
+    await renderPage();
+    await userEvent.click(screen.getByRole("button", { name: "Redo clips made with another configuration" }));
+    expect(api.startBackfill).toHaveBeenCalledWith(3, "other_config");
+    expect(await screen.findByRole("progressbar", { name: "Backfill progress" })).toBeInTheDocument();
+  });
+
   it.each([
     [409, "plugin 3 is disabled: enable it first", "plugin 3 is disabled: enable it first"],
     [403, "needs the admin role", "Only an admin key can run a plugin over the clips."],

@@ -190,6 +190,14 @@ function Processing({ plugin }: { plugin: Plugin }) {
             Runs it again on every clip, replacing its results.
           </span>
         </li>
+        <li>
+          <button type="button" aria-describedby="other-config-hint" disabled={start.isPending} onClick={() => start.mutate("other_config")}>
+            Redo clips made with another configuration
+          </button>{" "}
+          <span id="other-config-hint" className="hint">
+            Runs it again on the clips whose result was made with other settings than today's (for the clip's game).
+          </span>
+        </li>
       </ul>
       {start.isPending && <p role="status">Starting…</p>}
       {start.isError && (

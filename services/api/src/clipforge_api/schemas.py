@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
+from packaging import version as pep440
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -508,12 +509,48 @@ class ReprocessRequest(BaseModel):
     )
 
 
-class BackfillRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"scope": "all"}]})
+BackfillScope = Literal["missing", "all", "older_version", "other_config"]
 
-    scope: Literal["missing", "all"] = Field(
-        "missing", description="missing: the clips that lack the plugin's result; all: every clip"
+
+def _pep440(value: str) -> str:
+    try:
+        pep440.Version(value)
+    except pep440.InvalidVersion:
+        raise ValueError(f"{value!r} is not a version (PEP 440, e.g. 1.2.0)") from None
+    return value
+
+
+class BackfillRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"scope": "all"},
+                {"scope": "older_version", "version": "1.2.0"},
+                {"scope": "other_config"},
+            ]
+        },
     )
+
+    scope: BackfillScope = Field(
+        "missing",
+        description="missing: the clips that lack the plugin's result; all: every clip; "
+        "older_version: the clips whose result was made by a version older than `version` "
+        "(or of no known version); other_config: the clips whose result was made with another "
+        "configuration than the plugin's current one for the clip's game (`_run.config_hash`)",
+    )
+    version: Annotated[Version, AfterValidator(_pep440)] | None = Field(
+        None,
+        description="with older_version: redo the results older than this version; "
+        "by default the plugin's registered version",
+        examples=["1.2.0"],
+    )
+
+    @model_validator(mode="after")
+    def _version_with_older_version(self) -> BackfillRequest:
+        if self.version is not None and self.scope != "older_version":
+            raise ValueError('"version" goes with the scope "older_version" only')
+        return self
 
 
 class ReprocessOut(BaseModel):
@@ -526,7 +563,7 @@ class BackfillOut(BaseModel):
     id: int
     plugin_id: int
     plugin: str
-    total: int = Field(description="clips that lacked the plugin's result when asked")
+    total: int = Field(description="clips the backfill covers: those its scope selected when asked")
     done: int = Field(description="of those, the ones it has since reported on")
     failed: int = Field(description="of the done ones, those whose run ended in an error or a timeout")
     pending: int

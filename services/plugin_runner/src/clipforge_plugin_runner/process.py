@@ -267,6 +267,8 @@ class HostedPlugin:
         self.config = config
         self.scope = scope or PluginScope()
         """The games it runs on, and its configuration per game (loaded with it)."""
+        self.config_hashes = self.scope.config_hashes(config)
+        """Each game key's `config_hash` (None: the plugin's own configuration), for its results."""
         self.timeout = timeout
         self.limits = limits
         self.isolation = isolation
@@ -380,23 +382,27 @@ class HostedPlugin:
         """Run one hook on one clip in the plugin's process, with the configuration of the clip's
         game (its override over the plugin's own, if it has one); every outcome is a result."""
         started = time.perf_counter()
+        game = self.scope.override_key_of(clip)
+        config_hash = self.config_hashes[game]  # every result says which configuration it ran with
         try:
             proc = await self._live()
         except LoadFailed as exc:
-            return self._result(PluginRunStatus.ERROR, started, error=str(exc))
-        future = proc.request({"hook": hook, "clip": clip, "game": self.scope.override_key_of(clip)})
+            return self._result(PluginRunStatus.ERROR, started, config_hash, error=str(exc))
+        future = proc.request({"hook": hook, "clip": clip, "game": game})
         try:
             answer = await asyncio.wait_for(future, self.timeout + ANSWER_GRACE_S)
         except TimeoutError:
             await proc.kill(f"it did not answer a call within {self.timeout:g}s")
-            return self._result(PluginRunStatus.TIMEOUT, started, error=f"no result within {self.timeout:g}s")
+            return self._result(
+                PluginRunStatus.TIMEOUT, started, config_hash, error=f"no result within {self.timeout:g}s"
+            )
         except HostDied as died:
-            return self._result(PluginRunStatus.ERROR, started, error=str(died))
+            return self._result(PluginRunStatus.ERROR, started, config_hash, error=str(died))
         self.crashes = 0
         self.not_before = 0.0
-        return self._answered(answer, started)
+        return self._answered(answer, started, config_hash)
 
-    def _answered(self, answer: dict[str, Any], started: float) -> PluginResult:
+    def _answered(self, answer: dict[str, Any], started: float, config_hash: str) -> PluginResult:
         """The process's answer, checked: plugin code ran there, so nothing in it is trusted."""
         status = STATUSES.get(answer.get("status"))  # type: ignore[arg-type]
         result, error, duration = answer.get("result"), answer.get("error"), answer.get("duration_ms")
@@ -408,14 +414,14 @@ class HostedPlugin:
             or not isinstance(duration, int | float)
         ):
             return self._result(
-                PluginRunStatus.ERROR, started, error="plugin process sent a malformed answer"
+                PluginRunStatus.ERROR, started, config_hash, error="plugin process sent a malformed answer"
             )
         if status is not PluginRunStatus.OK:
             result = {}
         try:
             result = checked_result(result, max_bytes=self.max_result_bytes)
         except BadResult as exc:
-            return self._result(PluginRunStatus.ERROR, started, error=storable_error(str(exc)))
+            return self._result(PluginRunStatus.ERROR, started, config_hash, error=storable_error(str(exc)))
         return PluginResult(
             plugin=self.name,
             version=self.version,
@@ -423,15 +429,19 @@ class HostedPlugin:
             result=result,
             error=storable_error(error) if error is not None else None,
             duration_ms=max(0.0, min(float(duration), (time.perf_counter() - started) * 1000)),
+            config_hash=config_hash,
         )
 
-    def _result(self, status: PluginRunStatus, started: float, *, error: str) -> PluginResult:
+    def _result(
+        self, status: PluginRunStatus, started: float, config_hash: str, *, error: str
+    ) -> PluginResult:
         return PluginResult(
             plugin=self.name,
             version=self.version,
             status=status,
             error=storable_error(error),
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            config_hash=config_hash,
         )
 
     async def stop(self, *, drain: bool = False) -> None:

@@ -121,12 +121,24 @@ class PluginResult(BaseModel):
     result: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
     duration_ms: float = 0.0
+    config_hash: str | None = Field(
+        None,
+        max_length=64,
+        description="The configuration the plugin ran with (see clipforge.plugin_scope.config_hash); "
+        "None when it did not run (skipped) or the runner predates it.",
+    )
 
     def stored(self, **run: str) -> dict[str, Any]:
         """The result as a clip keeps it under `metadata.plugins.<plugin>`: the plugin's own keys,
-        and beside them `_run`, how the run went (with `run`: the run's ids and time). Declared
-        here so that the metadata service and `clipforge plugin run` show the same thing."""
-        how = {"status": self.status.value, "version": self.version, "duration_ms": self.duration_ms}
+        and beside them `_run`, how the run went (with `run`: the run's ids and time): the plugin's
+        version and the hash of its configuration among them. Declared here so that the metadata
+        service and `clipforge plugin run` show the same thing."""
+        how = {
+            "status": self.status.value,
+            "version": self.version,
+            "config_hash": self.config_hash,
+            "duration_ms": self.duration_ms,
+        }
         return {**self.result, RUN_KEY: {**how, "error": self.error, **run}}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from packaging.version import InvalidVersion, Version
 from sqlalchemy import select, text
 
 from clipforge.db.models import Backfill, Clip, Plugin, PluginConfiguration
@@ -21,6 +22,7 @@ from clipforge.sdk.plugin import RUNNER_CONFIG_KEYS
 from clipforge.storable import encoded_size
 from clipforge_api.config_validation import MAX_CONFIG_BYTES, validate_config
 from clipforge_api.schemas import (
+    BackfillScope,
     ConfigChange,
     ConfigCreate,
     ConfigUpdate,
@@ -49,10 +51,37 @@ ENQUEUE_BACKFILL = text("""
         END,
         'plugins', jsonb_build_array(CAST(:plugin AS text)), 'backfill_id', CAST(:backfill_id AS integer))
     FROM clips c
-    WHERE (:every OR NOT jsonb_exists(coalesce(c.metadata -> 'plugins', '{}'::jsonb), :plugin))
+    WHERE CASE CAST(:scope AS text)
+            WHEN 'all' THEN true
+            WHEN 'missing' THEN NOT jsonb_exists(coalesce(c.metadata -> 'plugins', '{}'::jsonb), :plugin)
+            WHEN 'older_version' THEN jsonb_exists(coalesce(c.metadata -> 'plugins', '{}'::jsonb), :plugin)
+              AND coalesce(c.metadata #>> ARRAY['plugins', :plugin, '_run', 'version'], '')
+                  = ANY(CAST(:versions AS text[]))
+            WHEN 'other_config' THEN jsonb_exists(coalesce(c.metadata -> 'plugins', '{}'::jsonb), :plugin)
+              AND EXISTS (
+                SELECT 1
+                FROM unnest(CAST(:config_game_names AS text[]), CAST(:config_game_ids AS text[]),
+                            CAST(:config_hashes AS text[])) AS e(game_name, game_id, config_hash)
+                WHERE e.game_name IS NOT DISTINCT FROM c.game_name
+                  AND e.game_id IS NOT DISTINCT FROM c.game_id
+                  AND e.config_hash
+                      IS DISTINCT FROM c.metadata #>> ARRAY['plugins', :plugin, '_run', 'config_hash'])
+            ELSE false
+          END
       AND (:every_game OR c.game_name = ANY(CAST(:game_names AS text[]))
            OR c.game_id = ANY(CAST(:game_ids AS text[])))
     ORDER BY c.created_at
+""")
+
+# What a clip's stored result says it was made by: its plugin's version (coalesced as in
+# ENQUEUE_BACKFILL: '' for none), and the games of the clips that have a result.
+RESULT_VERSIONS = text("""
+    SELECT DISTINCT coalesce(c.metadata #>> ARRAY['plugins', :plugin, '_run', 'version'], '')
+    FROM clips c WHERE jsonb_exists(coalesce(c.metadata -> 'plugins', '{}'::jsonb), :plugin)
+""")
+RESULT_GAMES = text("""
+    SELECT DISTINCT c.game_name, c.game_id
+    FROM clips c WHERE jsonb_exists(coalesce(c.metadata -> 'plugins', '{}'::jsonb), :plugin)
 """)
 
 
@@ -289,14 +318,57 @@ async def _scoped_games(uow: UnitOfWork, plugin: Plugin) -> tuple[list[str], lis
     return [n for n in stored if n is not None and scope.includes(n, None)], ids
 
 
-async def start_backfill(uow: UnitOfWork, plugin_id: int, scope: str = "missing") -> Backfill:
-    """Run an enabled plugin over every stored clip that lacks its result (`missing`: the others
-    are not run again), or over every clip (`all`: after a fix, to redo them all); a plugin limited
-    to some games, over those games' clips only."""
+async def _older_versions(uow: UnitOfWork, plugin: Plugin, than: str | None) -> list[str]:
+    """The versions recorded in the plugin's stored results that are older than `than` (by
+    default its registered version), compared as PEP 440 versions (which SQL cannot do); a
+    result of no version, or of one that is not a version, counts as older."""
+    try:
+        current = Version(than if than is not None else plugin.version)
+    except InvalidVersion:
+        raise Invalid(
+            "version", f"the plugin's version {plugin.version!r} is not a version: give one"
+        ) from None
+    stored = await uow.session.scalars(RESULT_VERSIONS, {"plugin": plugin.name})
+
+    def older(version: str) -> bool:
+        try:
+            return Version(version) < current
+        except InvalidVersion:
+            return True
+
+    return sorted(v for v in stored if older(v))
+
+
+async def _expected_config_hashes(uow: UnitOfWork, plugin: Plugin) -> tuple[list[str | None], ...]:
+    """For each game (name and id) of the clips with a result of the plugin, the `config_hash`
+    the plugin's current configuration for that game has: three arrays, for SQL to unnest."""
+    config = await configuration_of(uow, plugin.id)
+    scope = PluginScope(plugin.games, plugin.game_config)
+    names: list[str | None] = []
+    ids: list[str | None] = []
+    hashes: list[str | None] = []
+    for game_name, game_id in await uow.session.execute(RESULT_GAMES, {"plugin": plugin.name}):
+        names.append(game_name)
+        ids.append(game_id)
+        hashes.append(scope.config_hash_of(config, game_name, game_id))
+    return names, ids, hashes
+
+
+async def start_backfill(
+    uow: UnitOfWork, plugin_id: int, scope: BackfillScope = "missing", version: str | None = None
+) -> Backfill:
+    """Run an enabled plugin over the stored clips its scope selects: those that lack its result
+    (`missing`: the others are not run again), every clip (`all`: after a fix, to redo them
+    all), those whose result an older version made (`older_version`: than `version`, by default
+    the registered one), or those whose result was made with another configuration than the
+    plugin's current one for the clip's game (`other_config`, by `_run.config_hash`). A plugin
+    limited to some games, over those games' clips only."""
     async with uow:
         plugin = (await uow.plugin(plugin_id)).row
         if not plugin.enabled:
             raise Conflict(f"plugin {plugin.name!r} is disabled: enable it first")
+        versions = await _older_versions(uow, plugin, version) if scope == "older_version" else []
+        by_config = await _expected_config_hashes(uow, plugin) if scope == "other_config" else ([], [], [])
         backfill = Backfill(plugin_id=plugin.id, plugin_name=plugin.name, total=0)
         uow.session.add(backfill)
         await uow.session.flush()
@@ -306,7 +378,11 @@ async def start_backfill(uow: UnitOfWork, plugin_id: int, scope: str = "missing"
             {
                 "topic": Topics.CLIP_CAPTURED,
                 "plugin": plugin.name,
-                "every": scope == "all",
+                "scope": scope,
+                "versions": versions,
+                "config_game_names": by_config[0],
+                "config_game_ids": by_config[1],
+                "config_hashes": by_config[2],
                 "backfill_id": backfill.id,
                 "results_budget": RESULTS_BUDGET_BYTES,
                 "every_game": games is None,

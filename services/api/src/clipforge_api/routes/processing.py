@@ -92,9 +92,13 @@ async def start_backfill(
     body: Annotated[BackfillRequest | None, Body()] = None,
 ) -> BackfillOut:
     """Run an enabled plugin over every existing clip that lacks its result (the others are
-    not run again), or with `scope: all` over every clip. Follow the progress at the
-    `Location` given."""
-    backfill = await plugins.start_backfill(uow, plugin_id, body.scope if body else "missing")
+    not run again); with `scope: all` over every clip; with `scope: older_version` over the
+    clips whose result an older version made (than `version`, by default the plugin's
+    registered version); with `scope: other_config` over the clips whose result was made with
+    another configuration than the plugin's current one for the clip's game. Follow the
+    progress at the `Location` given."""
+    body = body or BackfillRequest()
+    backfill = await plugins.start_backfill(uow, plugin_id, body.scope, body.version)
     response.headers["Location"] = f"/api/v1/plugins/{plugin_id}/backfills/{backfill.id}"
     return await _backfill_out(session, backfill)
 

@@ -6,6 +6,7 @@ plugin's current one for the clip's game (its own, or the game's override)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -13,13 +14,39 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clipforge.db.engine import make_engine, make_sessionmaker
 from clipforge.db.models import Clip, Plugin
 from clipforge.plugin_scope import config_hash
+from clipforge.settings import Settings
+from tests.integration.inprocess import api_on
 from tests.integration.test_plugin_scope_api import new_clip
 from tests.integration.test_plugins_api import register
 from tests.kafka_reader import KafkaReader, of_backfill
+from tests.servers import fresh_database
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+async def private_settings(settings: Settings) -> Settings:
+    """A database of this module's own: these tests set stored results by hand and compare
+    backfills over them, which the session's running stack (when the e2e tests started one)
+    would otherwise change under them, merging what its runners report for these backfills."""
+    return settings.model_copy(update={"database_url": await fresh_database(settings.database_url)})
+
+
+@pytest.fixture
+async def api(private_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with api_on(private_settings) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def sessions(private_settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(private_settings.database_url, pool_size=2)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
 
 SCHEMA = {"type": "object", "properties": {"threshold": {"type": "number"}}, "additionalProperties": False}
 

@@ -149,20 +149,23 @@ async def test_a_traceparent_sent_to_the_api_is_in_every_services_logs_and_spans
         clip = await wait_for_clip(client, clip_id, lambda c: c["status"] in FINAL)
     assert clip["metadata"]["plugins"], "the plugins ran"
 
+    expected = {
+        "api": {"POST /api/v1/clips", "clip.captured publish"},
+        "plugin-runner": {"clip.captured process", "plugin tag_suggester", "clip.processed publish"},
+        "metadata": {"clip.processed process", "clip.enriched publish"},
+    }
+
     async def exported() -> dict[str, set[str]] | None:
+        # a span is exported when it ends: a record's span ends after what it published
         names: dict[str, set[str]] = {}
         for span in receiver.received():
             if span.trace_id == TRACE_ID:
                 names.setdefault(span.service, set()).add(span.name)
-        wanted = ("POST /api/v1/clips", "plugin tag_suggester", "clip.enriched publish")
-        return names if all(any(w in n for n in names.values()) for w in wanted) else None
+        return names if all(want <= names.get(svc, set()) for svc, want in expected.items()) else None
 
     spans = await until(exported, timeout=30)
-    assert {"POST /api/v1/clips", "clip.captured publish"} <= spans["api"]
-    assert {"clip.captured process", "plugin tag_suggester", "clip.processed publish"} <= spans[
-        "plugin-runner"
-    ]
-    assert {"clip.processed process", "clip.enriched publish"} <= spans["metadata"]
+    for service, want in expected.items():
+        assert want <= spans[service], (service, spans)
     (server,) = [s for s in receiver.received() if s.name == "POST /api/v1/clips"]
     assert server.parent_id == PARENT_ID, "the caller's span is the request's parent"
 

@@ -11,33 +11,11 @@ import pytest
 
 from tests.e2e.conftest import RunningStack
 from tests.e2e.helpers import FINAL, create_clip, plugin_named, processed_clip, results, set_enabled
-from tests.e2e.test_plugins import drop, unique
+from tests.e2e.test_plugins import GREETER, drop, unique
 from tests.kafka_reader import KafkaReader, of_backfill
 from tests.polling import until
 
 pytestmark = pytest.mark.e2e
-
-# initialize() reads the configuration too: the override must reach it, not only `self.config`
-GREETER = """
-from pydantic import BaseModel
-from clipforge.sdk import PluginBase, PluginMetadata
-
-class Greeting(BaseModel):
-    greeting: str = "hello"
-
-class Greeter(PluginBase):
-    config_model = Greeting
-
-    @property
-    def metadata(self):
-        return PluginMetadata(name="{name}", display_name="Greeter", version="1.0.0")
-
-    def initialize(self):
-        self.at_start = self.config.greeting
-
-    async def on_clip_captured(self, clip_data):
-        return {"greeting": self.config.greeting, "at_start": self.at_start}
-"""
 
 
 async def test_a_plugin_scoped_to_one_game_never_runs_on_another_game_s_clip(

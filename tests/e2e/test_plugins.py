@@ -107,7 +107,9 @@ async def test_a_crashing_and_a_hanging_plugin_do_not_stop_the_others(
         await set_enabled(client, sleeper, False)
 
 
-CONFIGURABLE = """
+# Configurable: `self.config` is its config_model's instance, and initialize() reads it too (a
+# per-game override must reach both)
+GREETER = """
 from pydantic import BaseModel
 from clipforge.sdk import PluginBase, PluginMetadata
 
@@ -122,10 +124,10 @@ class Greeter(PluginBase):
         return PluginMetadata(name="{name}", display_name="Greeter", version="1.0.0")
 
     def initialize(self):
-        self.settings = Greeting.model_validate(self.config)
+        self.at_start = self.config.greeting
 
     async def on_clip_captured(self, clip_data):
-        return {"greeting": self.settings.greeting}
+        return {"greeting": self.config.greeting, "at_start": self.at_start}
 """
 
 
@@ -133,7 +135,7 @@ async def test_a_configuration_change_reaches_the_running_plugin(
     stack: RunningStack, client: httpx.AsyncClient
 ) -> None:
     name = unique("greeter")
-    drop(stack, name, CONFIGURABLE)
+    drop(stack, name, GREETER)
     plugin = await until(lambda: plugin_named(client, name))
     assert plugin["metadata"]["config_schema"]["properties"]["greeting"]["type"] == "string"
     bad = await client.post(f"/api/v1/plugins/{plugin['id']}/config", json={"key": "greeting", "value": 42})

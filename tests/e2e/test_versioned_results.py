@@ -15,8 +15,7 @@ import pytest
 from clipforge.plugin_scope import config_hash
 from tests.e2e.conftest import RunningStack
 from tests.e2e.helpers import plugin_named, processed_clip, results, set_enabled
-from tests.e2e.test_plugin_scope import GREETER
-from tests.e2e.test_plugins import drop, unique
+from tests.e2e.test_plugins import GREETER, drop, unique
 from tests.kafka_reader import KafkaReader, of_backfill
 from tests.polling import until
 
